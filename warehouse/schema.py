@@ -1,0 +1,84 @@
+"""Warehouse DDL, derived from the coding frame.
+
+Layers (jaffle_shop style):
+- ``ref_*``: the coding frame itself (code lists and column metadata), so SQL can join labels
+  and list every code, zero counts included.
+- ``stg_*``: one staged submission at a time (write-audit-publish: stage, check, promote).
+- core tables ``reviews``, ``children``, ``recommendations``, ``actions``: what is published.
+- ``*_history``: earlier versions of reviews replaced by a corrected resubmission.
+- ``submissions`` / ``submission_issues``: the ledger of every submission received.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from warehouse.frame import CodingFrame, frame
+
+CORE_SHEETS = ("reviews", "children", "recommendations", "actions")
+ISSUE_COLUMNS = (
+    "submission_id VARCHAR NOT NULL, severity VARCHAR NOT NULL, sheet VARCHAR, "
+    "row_number INTEGER, column_name VARCHAR, value VARCHAR, rule VARCHAR NOT NULL, "
+    "message VARCHAR NOT NULL"
+)
+
+
+def frame_columns_ddl(cf: CodingFrame, sheet: str) -> str:
+    return ", ".join(f'"{c.name}" {c.sql_type}' for c in cf.sheets[sheet].columns)
+
+
+def ddl_statements(cf: CodingFrame | None = None) -> list[str]:
+    cf = cf or frame()
+    statements = [
+        "CREATE TABLE IF NOT EXISTS ref_codes (list_name VARCHAR, ordinal INTEGER, "
+        "code VARCHAR, label VARCHAR)",
+        "CREATE TABLE IF NOT EXISTS ref_columns (sheet VARCHAR, ordinal INTEGER, "
+        "name VARCHAR, type VARCHAR, code_list VARCHAR, required BOOLEAN, label VARCHAR, "
+        "note VARCHAR)",
+        "CREATE TABLE IF NOT EXISTS warehouse_meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+        "CREATE TABLE IF NOT EXISTS submissions ("
+        "submission_id VARCHAR PRIMARY KEY, sha256 VARCHAR NOT NULL, "
+        "original_name VARCHAR NOT NULL, source_kind VARCHAR NOT NULL, "
+        "archive_path VARCHAR, received_at TIMESTAMP NOT NULL, submitted_by VARCHAR, "
+        "status VARCHAR NOT NULL, decided_at TIMESTAMP, n_reviews INTEGER, "
+        "n_children INTEGER, n_recommendations INTEGER, n_actions INTEGER, "
+        "n_reviews_new INTEGER, n_reviews_replaced INTEGER, n_reviews_unchanged INTEGER, "
+        "n_errors INTEGER, n_warnings INTEGER, report VARCHAR)",
+        f"CREATE TABLE IF NOT EXISTS submission_issues ({ISSUE_COLUMNS})",
+        f"CREATE TABLE IF NOT EXISTS stg_issues ({ISSUE_COLUMNS})",
+    ]
+    for sheet in CORE_SHEETS:
+        cols = frame_columns_ddl(cf, sheet)
+        statements += [
+            f"CREATE TABLE IF NOT EXISTS {sheet} ({cols}, submission_id VARCHAR NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS stg_{sheet} ({cols}, submission_id VARCHAR NOT NULL, "
+            "row_number INTEGER)",
+            f"CREATE TABLE IF NOT EXISTS {sheet}_history ({cols}, submission_id VARCHAR NOT NULL, "
+            "replaced_at TIMESTAMP NOT NULL, replaced_by VARCHAR NOT NULL)",
+        ]
+    return statements
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection, cf: CodingFrame | None = None) -> None:
+    """Create every table if missing and refresh the ref_* tables from the coding frame."""
+    cf = cf or frame()
+    for statement in ddl_statements(cf):
+        con.execute(statement)
+    codes = [
+        (list_name, i, c.code, c.label)
+        for list_name, items in cf.code_lists.items()
+        for i, c in enumerate(items, start=1)
+    ]
+    columns = [
+        (sheet.name, i, c.name, c.type, c.codes, c.required, c.title, c.note)
+        for sheet in cf.sheets.values()
+        for i, c in enumerate(sheet.columns, start=1)
+    ]
+    con.execute("DELETE FROM ref_codes")
+    con.executemany("INSERT INTO ref_codes VALUES (?, ?, ?, ?)", codes)
+    con.execute("DELETE FROM ref_columns")
+    con.executemany("INSERT INTO ref_columns VALUES (?, ?, ?, ?, ?, ?, ?, ?)", columns)
+    con.execute(
+        "INSERT OR REPLACE INTO warehouse_meta VALUES ('coding_frame_version', ?)",
+        [str(cf.version)],
+    )
