@@ -19,7 +19,7 @@ CORE_SHEETS = ("reviews", "children", "recommendations", "actions")
 ISSUE_COLUMNS = (
     "submission_id VARCHAR NOT NULL, severity VARCHAR NOT NULL, sheet VARCHAR, "
     "row_number INTEGER, column_name VARCHAR, value VARCHAR, rule VARCHAR NOT NULL, "
-    "message VARCHAR NOT NULL"
+    "description VARCHAR NOT NULL, hint VARCHAR"
 )
 
 
@@ -40,6 +40,7 @@ def ddl_statements(cf: CodingFrame | None = None) -> list[str]:
         "submission_id VARCHAR PRIMARY KEY, sha256 VARCHAR NOT NULL, "
         "original_name VARCHAR NOT NULL, source_kind VARCHAR NOT NULL, "
         "archive_path VARCHAR, received_at TIMESTAMP NOT NULL, submitted_by VARCHAR, "
+        "run_id VARCHAR, "
         "status VARCHAR NOT NULL, decided_at TIMESTAMP, n_reviews INTEGER, "
         "n_children INTEGER, n_recommendations INTEGER, n_actions INTEGER, "
         "n_reviews_new INTEGER, n_reviews_replaced INTEGER, n_reviews_unchanged INTEGER, "

@@ -1,0 +1,39 @@
+"""National marts built from the core tables, and the snapshot readers use."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.defs.assets.ingest import published_submission
+from pipelines.defs.resources import WarehouseResource
+from warehouse.db import publish_snapshot
+from warehouse.study_tables import materialise_study_tables
+
+marts_automation = dg.AutomationCondition.eager()
+
+
+@dg.asset(
+    deps=[published_submission],
+    group_name="marts",
+    kinds={"duckdb", "sql"},
+    automation_condition=marts_automation,
+    description="Tables 2-20 of the 2001-03 study for England, for every period and overall "
+                "(the SQL in warehouse/sql/study, also used for any filtered selection).",
+)
+def study_tables(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.get_connection() as con:
+        rows = materialise_study_tables(con)
+    return dg.MaterializeResult(metadata={"rows": rows})
+
+
+@dg.asset(
+    deps=[study_tables],
+    group_name="marts",
+    kinds={"duckdb"},
+    automation_condition=marts_automation,
+    description="A finished copy of the warehouse swapped in atomically; the dashboard reads it.",
+)
+def warehouse_snapshot(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.get_connection() as con:
+        target = publish_snapshot(con, warehouse.file)
+    return dg.MaterializeResult(metadata={"path": str(target)})

@@ -1,0 +1,20 @@
+"""Jobs: ingest one submission (a partition), refresh the marts and snapshot."""
+
+import dagster as dg
+
+from pipelines.defs.assets.ingest import published_submission, staged_submission
+from pipelines.defs.assets.marts import study_tables, warehouse_snapshot
+from pipelines.defs.partitions import submissions
+
+ingest_submission_job = dg.define_asset_job(
+    "ingest_submission",
+    selection=dg.AssetSelection.assets(staged_submission, published_submission),
+    partitions_def=submissions,
+    description="Stage, check and publish one submission (write-audit-publish).",
+)
+
+refresh_marts_job = dg.define_asset_job(
+    "refresh_marts",
+    selection=dg.AssetSelection.assets(study_tables, warehouse_snapshot),
+    description="Rebuild the national study tables and publish the dashboard snapshot.",
+)
