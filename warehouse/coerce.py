@@ -100,10 +100,16 @@ def _code_hint(cf: CodingFrame, list_name: str, text: pl.Expr) -> pl.Expr:
     key = text.str.strip_chars().str.to_lowercase().str.replace_all(r"[\s\-]+", "_")
     guess = (
         key.replace_strict(normal, default=None, return_dtype=pl.String)
-        .fill_null(key.str.replace_all("_", " ").replace_strict(normal, default=None,
-                                                                 return_dtype=pl.String))
-        .fill_null(text.str.strip_chars().str.to_lowercase().replace_strict(
-            normal, default=None, return_dtype=pl.String))
+        .fill_null(
+            key.str.replace_all("_", " ").replace_strict(
+                normal, default=None, return_dtype=pl.String
+            )
+        )
+        .fill_null(
+            text.str.strip_chars()
+            .str.to_lowercase()
+            .replace_strict(normal, default=None, return_dtype=pl.String)
+        )
     )
     return pl.when(guess.is_not_null()).then(pl.format("did you mean '{}'?", guess))
 
@@ -115,23 +121,39 @@ def _coerce_column(
     raw = pl.col(column.name)
     text = raw.str.strip_chars()
     present = text.is_not_null() & (text != "")
-    cleaned = pl.when(present).then(text)
     problems: list[pl.DataFrame] = []
 
-    def flag(condition: pl.Expr, rule: str, description: str, hint: pl.Expr | None = None,
-             severity: str = "error") -> None:
+    def flag(
+        condition: pl.Expr,
+        rule: str,
+        description: str,
+        hint: pl.Expr | None = None,
+        severity: str = "error",
+    ) -> None:
         rows = df.filter(condition)
         problems.append(
-            cell_issues(rows, sheet=sheet, column_name=column.name, rule=rule,
-                        description=description, value=raw, hint=hint, severity=severity)
+            cell_issues(
+                rows,
+                sheet=sheet,
+                column_name=column.name,
+                rule=rule,
+                description=description,
+                value=raw,
+                hint=hint,
+                severity=severity,
+            )
         )
 
     if column.required:
         flag(~present, "required", "required value is blank")
 
     excel_error = present & text.str.contains(r"^#(N/A|REF!|VALUE!|DIV/0!|NAME\?|NUM!|NULL!)$")
-    flag(excel_error, "excel_error", "cell holds an Excel error value instead of data",
-         pl.lit("fix the formula or type the value"))
+    flag(
+        excel_error,
+        "excel_error",
+        "cell holds an Excel error value instead of data",
+        pl.lit("fix the formula or type the value"),
+    )
     usable = present & ~excel_error
 
     if column.type == "string":
@@ -144,8 +166,11 @@ def _coerce_column(
             flag(bad, "pattern", f"value does not match the required form {column.pattern}", hint)
             typed = pl.when(usable & ~bad).then(text)
         if column.name == "text":
-            flag(usable & (text.str.len_chars() > TEXT_MAX), "max_length",
-                 f"text is longer than {TEXT_MAX} characters")
+            flag(
+                usable & (text.str.len_chars() > TEXT_MAX),
+                "max_length",
+                f"text is longer than {TEXT_MAX} characters",
+            )
         return typed.alias(column.name), problems
 
     if column.type == "code":
@@ -154,51 +179,85 @@ def _coerce_column(
         exact = raw.is_in(codes)
         numeric = text.str.contains(r"^-?\d+(\.\d+)?$")
         allowed = ", ".join(codes)
-        flag(usable & ~exact & numeric, "code_is_number",
-             f"a number where a code of '{column.codes}' is expected (allowed: {allowed})")
-        flag(usable & ~exact & ~numeric, "unknown_code",
-             f"value is not a code of '{column.codes}' (allowed: {allowed})",
-             _code_hint(cf, column.codes, raw))
+        flag(
+            usable & ~exact & numeric,
+            "code_is_number",
+            f"a number where a code of '{column.codes}' is expected (allowed: {allowed})",
+        )
+        flag(
+            usable & ~exact & ~numeric,
+            "unknown_code",
+            f"value is not a code of '{column.codes}' (allowed: {allowed})",
+            _code_hint(cf, column.codes, raw),
+        )
         return pl.when(usable & exact).then(raw).alias(column.name), problems
 
     if column.type == "integer":
         number = text.str.replace(r"\.0+$", "").cast(pl.Int64, strict=False)
         is_float = text.cast(pl.Float64, strict=False).is_not_null()
-        flag(usable & number.is_null() & is_float, "not_whole_number", "value is not a whole number")
+        flag(
+            usable & number.is_null() & is_float, "not_whole_number", "value is not a whole number"
+        )
         flag(usable & number.is_null() & ~is_float, "not_a_number", "value is not a number")
         ok = usable & number.is_not_null()
         if column.min is not None:
-            flag(ok & (number < column.min), "below_minimum", f"value is below the minimum {column.min}")
+            flag(
+                ok & (number < column.min),
+                "below_minimum",
+                f"value is below the minimum {column.min}",
+            )
             ok = ok & (number >= column.min)
         if column.max is not None:
-            flag(ok & (number > column.max), "above_maximum", f"value is above the maximum {column.max}")
+            flag(
+                ok & (number > column.max),
+                "above_maximum",
+                f"value is above the maximum {column.max}",
+            )
             ok = ok & (number <= column.max)
         return pl.when(ok).then(number).alias(column.name), problems
 
     # date: ISO text, or an Excel date cell (read as 'YYYY-MM-DD 00:00:00').
-    day_part = pl.when(text.str.contains(EXCEL_DATETIME)).then(text.str.slice(0, 10)).otherwise(text)
+    day_part = (
+        pl.when(text.str.contains(EXCEL_DATETIME)).then(text.str.slice(0, 10)).otherwise(text)
+    )
     iso = day_part.str.contains(ISO_DATE)
     parsed = day_part.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
     serial = text.str.contains(r"^\d{4,5}(\.0+)?$")
     serial_date = EXCEL_EPOCH + pl.duration(days=text.cast(pl.Float64, strict=False).cast(pl.Int64))
     flag(usable & iso & parsed.is_null(), "invalid_date", "not a valid calendar date")
-    flag(usable & serial, "date_serial",
-         "a number where a date is expected (an Excel date serial?)",
-         pl.format("{} as an Excel serial is {}; format the cell as a date", text,
-                   serial_date.dt.strftime("%Y-%m-%d")))
+    flag(
+        usable & serial,
+        "date_serial",
+        "a number where a date is expected (an Excel date serial?)",
+        pl.format(
+            "{} as an Excel serial is {}; format the cell as a date",
+            text,
+            serial_date.dt.strftime("%Y-%m-%d"),
+        ),
+    )
     slashed = text.str.extract_groups(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$")
-    dmy = pl.format("{}-{}-{}", slashed.struct.field("3"),
-                    slashed.struct.field("2").str.zfill(2), slashed.struct.field("1").str.zfill(2))
-    flag(usable & ~iso & ~serial, "date_format", "date is not written as YYYY-MM-DD",
-         pl.when(slashed.struct.field("3").is_not_null()).then(
-             pl.format("if day/month/year, write {}", dmy)))
+    dmy = pl.format(
+        "{}-{}-{}",
+        slashed.struct.field("3"),
+        slashed.struct.field("2").str.zfill(2),
+        slashed.struct.field("1").str.zfill(2),
+    )
+    flag(
+        usable & ~iso & ~serial,
+        "date_format",
+        "date is not written as YYYY-MM-DD",
+        pl.when(slashed.struct.field("3").is_not_null()).then(
+            pl.format("if day/month/year, write {}", dmy)
+        ),
+    )
     ok = usable & iso & parsed.is_not_null()
     flag(ok & (parsed > today), "future_date", "date is in the future")
     return pl.when(ok & (parsed <= today)).then(parsed).alias(column.name), problems
 
 
-def coerce_submission(raw: RawSubmission, cf: CodingFrame | None = None,
-                      today: pl.Expr | None = None) -> TypedSubmission:
+def coerce_submission(
+    raw: RawSubmission, cf: CodingFrame | None = None, today: pl.Expr | None = None
+) -> TypedSubmission:
     cf = cf or frame()
     today = today if today is not None else pl.lit(datetime.date.today())
     typed: dict[str, pl.DataFrame] = {}
@@ -218,6 +277,7 @@ def coerce_submission(raw: RawSubmission, cf: CodingFrame | None = None,
             parts.extend(problems)
         typed[name] = renamed.select(pl.col("_row").cast(pl.Int64), *exprs)
         if typed[name].height == 0 and sheet.required:
-            parts.append(issue("no_rows", f"sheet {name!r} has a header but no data rows",
-                               sheet=name))
+            parts.append(
+                issue("no_rows", f"sheet {name!r} has a header but no data rows", sheet=name)
+            )
     return TypedSubmission(sheets=typed, issues=combine(parts))

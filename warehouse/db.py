@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 DEFAULT_WAREHOUSE = Path(__file__).with_name("scr.duckdb")
 ENV_WAREHOUSE = "SCR_WAREHOUSE"
@@ -43,8 +44,9 @@ def _is_lock_error(exc: Exception) -> bool:
     return "lock" in text or "conflicting" in text
 
 
-def connect(path: Path, *, read_only: bool = False, wait_seconds: float = 60.0
-            ) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: Path, *, read_only: bool = False, wait_seconds: float = 60.0
+) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, waiting while another process holds DuckDB's file lock."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,8 +92,11 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, path: Path) -> Path:
     staging.unlink(missing_ok=True)
     con.execute(f"ATTACH '{staging}' AS snapshot_copy")
     try:
-        con.execute("COPY FROM DATABASE {} TO snapshot_copy".format(
-            con.execute("SELECT current_database()").fetchall()[0][0]))
+        con.execute(
+            "COPY FROM DATABASE {} TO snapshot_copy".format(
+                con.execute("SELECT current_database()").fetchall()[0][0]
+            )
+        )
     finally:
         con.execute("DETACH snapshot_copy")
     os.replace(staging, target)
@@ -116,3 +121,10 @@ def read_snapshot(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
     finally:
         con.close()
+
+
+def query_frame(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | dict[str, object] | None = None
+) -> pl.DataFrame:
+    """A query's result as a polars frame (DuckDB 2 has no ``execute(...).pl()``)."""
+    return con.sql(sql, params=params).pl()

@@ -124,9 +124,7 @@ def group_issues(issues: pl.DataFrame) -> pl.DataFrame:
             pl.col("n").sum().alias("n"),
             pl.struct("value", "hint", "rows", "n").alias("values"),
         )
-        .with_columns(
-            pl.col("severity").replace_strict({ERROR: 0, WARNING: 1}).alias("_order")
-        )
+        .with_columns(pl.col("severity").replace_strict({ERROR: 0, WARNING: 1}).alias("_order"))
         .sort("_order", maintain_order=True)
         .drop("_order")
     )

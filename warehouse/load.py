@@ -23,6 +23,7 @@ import duckdb
 import polars as pl
 
 from warehouse.coerce import coerce_submission, empty_sheet_frame
+from warehouse.db import query_frame
 from warehouse.frame import frame
 from warehouse.issues import ERROR, combine, issue, issues_json, report_lines, summarise
 from warehouse.reader import read_submission
@@ -86,8 +87,13 @@ def archive(path: Path, archive_root: Path, sha: str) -> Path:
     return target
 
 
-def receive(con: duckdb.DuckDBPyConnection, path: Path, archive_root: Path,
-            submitted_by: str | None = None, run_id: str | None = None) -> Receipt:
+def receive(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    archive_root: Path,
+    submitted_by: str | None = None,
+    run_id: str | None = None,
+) -> Receipt:
     ensure_schema(con)
     path = Path(path)
     sha = content_sha256(path)
@@ -99,14 +105,23 @@ def receive(con: duckdb.DuckDBPyConnection, path: Path, archive_root: Path,
         "INSERT INTO submissions (submission_id, sha256, original_name, source_kind, "
         "archive_path, received_at, submitted_by, run_id, status) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'received')",
-        [submission_id, sha, path.name, kind, str(stored), now,
-         submitted_by or getpass.getuser(), run_id],
+        [
+            submission_id,
+            sha,
+            path.name,
+            kind,
+            str(stored),
+            now,
+            submitted_by or getpass.getuser(),
+            run_id,
+        ],
     )
     return Receipt(submission_id, sha, path.name, kind, stored)
 
 
-def check_submission(con: duckdb.DuckDBPyConnection | None, path: Path
-                     ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+def check_submission(
+    con: duckdb.DuckDBPyConnection | None, path: Path
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """Read, type and check a submission: typed frames and every issue found."""
     cf = frame()
     raw = read_submission(path, cf)
@@ -116,9 +131,12 @@ def check_submission(con: duckdb.DuckDBPyConnection | None, path: Path
         parts.append(submission_rules(typed.sheets, cf))
         if con is not None:
             parts.append(warehouse_rules(con, typed.sheets))
-        parts.append(completeness_warnings(typed.sheets))
-    sheets = {name: typed.sheets.get(name, empty_sheet_frame(cf.sheets[name]))
-              for name in CORE_SHEETS}
+        if not any((p["severity"] == ERROR).any() for p in parts if p.height):
+            # Completeness is only meaningful on data that typed cleanly.
+            parts.append(completeness_warnings(typed.sheets))
+    sheets = {
+        name: typed.sheets.get(name, empty_sheet_frame(cf.sheets[name])) for name in CORE_SHEETS
+    }
     return sheets, combine(parts)
 
 
@@ -132,19 +150,25 @@ def stage(con: duckdb.DuckDBPyConnection, receipt: Receipt) -> dict[str, int]:
             con.execute(f"DELETE FROM stg_{name} WHERE submission_id = ?", [receipt.submission_id])
             columns = cf.sheets[name].column_names
             rows = sheets[name].select(
-                *columns, pl.lit(receipt.submission_id).alias("submission_id"),
-                pl.col("_row").alias("row_number"))
+                *columns,
+                pl.lit(receipt.submission_id).alias("submission_id"),
+                pl.col("_row").alias("row_number"),
+            )
             con.register("staged_rows", rows)
             con.execute(f"INSERT INTO stg_{name} BY NAME SELECT * FROM staged_rows")
             con.unregister("staged_rows")
         con.execute("DELETE FROM stg_issues WHERE submission_id = ?", [receipt.submission_id])
         issues = found.with_columns(pl.lit(receipt.submission_id).alias("submission_id"))
         con.register("staged_issues", issues)
-        con.execute(f"INSERT INTO stg_issues (submission_id, {ISSUE_FIELDS}) "
-                    f"SELECT submission_id, {ISSUE_FIELDS} FROM staged_issues")
+        con.execute(
+            f"INSERT INTO stg_issues (submission_id, {ISSUE_FIELDS}) "
+            f"SELECT submission_id, {ISSUE_FIELDS} FROM staged_issues"
+        )
         con.unregister("staged_issues")
-        con.execute("UPDATE submissions SET status = 'staged' WHERE submission_id = ?",
-                    [receipt.submission_id])
+        con.execute(
+            "UPDATE submissions SET status = 'staged' WHERE submission_id = ?",
+            [receipt.submission_id],
+        )
         con.commit()
     except Exception:
         con.rollback()
@@ -153,25 +177,42 @@ def stage(con: duckdb.DuckDBPyConnection, receipt: Receipt) -> dict[str, int]:
 
 
 def staged_issues(con: duckdb.DuckDBPyConnection, submission_id: str) -> pl.DataFrame:
-    return con.execute(
+    return query_frame(
+        con,
         f"SELECT {ISSUE_FIELDS} FROM stg_issues WHERE submission_id = ? "
-        "ORDER BY severity, sheet, column_name, row_number", [submission_id]).pl()
+        "ORDER BY severity, sheet, column_name, row_number",
+        [submission_id],
+    )
 
 
 def recorded_issues(con: duckdb.DuckDBPyConnection, submission_id: str) -> pl.DataFrame:
-    return con.execute(
+    return query_frame(
+        con,
         f"SELECT {ISSUE_FIELDS} FROM submission_issues WHERE submission_id = ? "
-        "ORDER BY severity, sheet, column_name, row_number", [submission_id]).pl()
+        "ORDER BY severity, sheet, column_name, row_number",
+        [submission_id],
+    )
 
 
 def _report(status: str, counts: dict[str, int], issues: pl.DataFrame) -> str:
-    return json.dumps({"status": status, "counts": counts, "summary": summarise(issues),
-                       "lines": report_lines(issues), "issues": issues_json(issues)})
+    return json.dumps(
+        {
+            "status": status,
+            "counts": counts,
+            "summary": summarise(issues),
+            "lines": report_lines(issues),
+            "issues": issues_json(issues),
+        }
+    )
 
 
 def _staged_counts(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, int]:
-    return {name: con.execute(f"SELECT count(*) FROM stg_{name} WHERE submission_id = ?",
-                              [submission_id]).fetchall()[0][0] for name in CORE_SHEETS}
+    return {
+        name: con.execute(
+            f"SELECT count(*) FROM stg_{name} WHERE submission_id = ?", [submission_id]
+        ).fetchall()[0][0]
+        for name in CORE_SHEETS
+    }
 
 
 def _clear_staging(con: duckdb.DuckDBPyConnection, submission_id: str) -> None:
@@ -179,35 +220,58 @@ def _clear_staging(con: duckdb.DuckDBPyConnection, submission_id: str) -> None:
         con.execute(f"DELETE FROM {name} WHERE submission_id = ?", [submission_id])
 
 
-def _record(con: duckdb.DuckDBPyConnection, submission_id: str, status: str,
-            counts: dict[str, int], issues: pl.DataFrame, review_counts: dict[str, int]) -> None:
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    submission_id: str,
+    status: str,
+    counts: dict[str, int],
+    issues: pl.DataFrame,
+    review_counts: dict[str, int],
+) -> None:
     summary = summarise(issues)
     con.execute(
         "UPDATE submissions SET status = ?, decided_at = ?, n_reviews = ?, n_children = ?, "
         "n_recommendations = ?, n_actions = ?, n_reviews_new = ?, n_reviews_replaced = ?, "
         "n_reviews_unchanged = ?, n_errors = ?, n_warnings = ?, report = ? "
         "WHERE submission_id = ?",
-        [status, dt.datetime.now(), counts["reviews"], counts["children"],
-         counts["recommendations"], counts["actions"], review_counts.get("new"),
-         review_counts.get("replaced"), review_counts.get("unchanged"), summary["errors"],
-         summary["warnings"], _report(status, counts, issues), submission_id],
+        [
+            status,
+            dt.datetime.now(),
+            counts["reviews"],
+            counts["children"],
+            counts["recommendations"],
+            counts["actions"],
+            review_counts.get("new"),
+            review_counts.get("replaced"),
+            review_counts.get("unchanged"),
+            summary["errors"],
+            summary["warnings"],
+            _report(status, counts, issues),
+            submission_id,
+        ],
     )
     con.execute("DELETE FROM submission_issues WHERE submission_id = ?", [submission_id])
-    con.execute(f"INSERT INTO submission_issues (submission_id, {ISSUE_FIELDS}) "
-                f"SELECT submission_id, {ISSUE_FIELDS} FROM stg_issues WHERE submission_id = ?",
-                [submission_id])
+    con.execute(
+        f"INSERT INTO submission_issues (submission_id, {ISSUE_FIELDS}) "
+        f"SELECT submission_id, {ISSUE_FIELDS} FROM stg_issues WHERE submission_id = ?",
+        [submission_id],
+    )
 
 
-def reject(con: duckdb.DuckDBPyConnection, submission_id: str,
-           extra: pl.DataFrame | None = None) -> list[str]:
+def reject(
+    con: duckdb.DuckDBPyConnection, submission_id: str, extra: pl.DataFrame | None = None
+) -> list[str]:
     """Record the rejection and its report; drop the staged rows. Core tables untouched."""
     con.begin()
     try:
         if extra is not None and extra.height:
-            con.register("extra_issues", extra.with_columns(
-                pl.lit(submission_id).alias("submission_id")))
-            con.execute(f"INSERT INTO stg_issues (submission_id, {ISSUE_FIELDS}) "
-                        f"SELECT submission_id, {ISSUE_FIELDS} FROM extra_issues")
+            con.register(
+                "extra_issues", extra.with_columns(pl.lit(submission_id).alias("submission_id"))
+            )
+            con.execute(
+                f"INSERT INTO stg_issues (submission_id, {ISSUE_FIELDS}) "
+                f"SELECT submission_id, {ISSUE_FIELDS} FROM extra_issues"
+            )
             con.unregister("extra_issues")
         issues = staged_issues(con, submission_id)
         _record(con, submission_id, "rejected", _staged_counts(con, submission_id), issues, {})
@@ -231,8 +295,10 @@ def _review_fingerprints(con: duckdb.DuckDBPyConnection, prefix: str, where: str
             f"string_agg(to_json(struct_pack({columns}))::VARCHAR, '|' ORDER BY {key}) AS body "
             f"FROM {prefix}{name} WHERE {where} GROUP BY review_id"
         )
-    return (f"SELECT review_id, md5(string_agg(sheet || ':' || body, '#' ORDER BY sheet)) AS fp "
-            f"FROM ({' UNION ALL '.join(parts)}) GROUP BY review_id")
+    return (
+        f"SELECT review_id, md5(string_agg(sheet || ':' || body, '#' ORDER BY sheet)) AS fp "
+        f"FROM ({' UNION ALL '.join(parts)}) GROUP BY review_id"
+    )
 
 
 def publish(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, int]:
@@ -242,48 +308,65 @@ def publish(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, int
     try:
         errors = con.execute(
             "SELECT count(*) FROM stg_issues WHERE submission_id = ? AND severity = ?",
-            [submission_id, ERROR]).fetchall()[0][0]
+            [submission_id, ERROR],
+        ).fetchall()[0][0]
         if errors:
             raise SubmissionRejected(submission_id, report_lines(staged_issues(con, submission_id)))
         # Re-check ownership inside the transaction: another submission may have landed since.
         clash = con.execute(
             "SELECT s.review_id, r.board_code FROM stg_reviews s JOIN reviews r USING (review_id) "
-            "WHERE s.submission_id = ? AND r.board_code <> s.board_code", [submission_id]).fetchall()
+            "WHERE s.submission_id = ? AND r.board_code <> s.board_code",
+            [submission_id],
+        ).fetchall()
         if clash:
-            raise SubmissionRejected(submission_id, [
-                f"[ERROR] reviews, review_id: already loaded for another board: {rid} ({board})"
-                for rid, board in clash])
+            raise SubmissionRejected(
+                submission_id,
+                [
+                    f"[ERROR] reviews, review_id: already loaded for another board: {rid} ({board})"
+                    for rid, board in clash
+                ],
+            )
         staged_fp = _review_fingerprints(con, "stg_", f"submission_id = '{submission_id}'")
         loaded_fp = _review_fingerprints(
-            con, "", f"review_id IN (SELECT review_id FROM stg_reviews "
-                     f"WHERE submission_id = '{submission_id}')")
+            con,
+            "",
+            f"review_id IN (SELECT review_id FROM stg_reviews "
+            f"WHERE submission_id = '{submission_id}')",
+        )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE review_changes AS "
             f"SELECT s.review_id, CASE WHEN l.review_id IS NULL THEN 'new' "
             f"WHEN l.fp = s.fp THEN 'unchanged' ELSE 'replaced' END AS change "
-            f"FROM ({staged_fp}) s LEFT JOIN ({loaded_fp}) l USING (review_id)")
+            f"FROM ({staged_fp}) s LEFT JOIN ({loaded_fp}) l USING (review_id)"
+        )
         now = dt.datetime.now()
         for name in CORE_SHEETS:
             columns = ", ".join(f'"{c}"' for c in cf.sheets[name].column_names)
-            replaced = ("review_id IN (SELECT review_id FROM review_changes "
-                        "WHERE change = 'replaced')")
+            replaced = (
+                "review_id IN (SELECT review_id FROM review_changes WHERE change = 'replaced')"
+            )
             con.execute(
                 f"INSERT INTO {name}_history ({columns}, submission_id, replaced_at, replaced_by) "
                 f"SELECT {columns}, submission_id, ?, ? FROM {name} WHERE {replaced}",
-                [now, submission_id])
+                [now, submission_id],
+            )
             con.execute(f"DELETE FROM {name} WHERE {replaced}")
             con.execute(
                 f"INSERT INTO {name} ({columns}, submission_id) "
                 f"SELECT {columns}, submission_id FROM stg_{name} WHERE submission_id = ? "
                 f"AND review_id IN (SELECT review_id FROM review_changes "
-                f"WHERE change <> 'unchanged') ORDER BY row_number", [submission_id])
-        review_counts = dict(con.execute(
-            "SELECT change, count(*) FROM review_changes GROUP BY change").fetchall())
+                f"WHERE change <> 'unchanged') ORDER BY row_number",
+                [submission_id],
+            )
+        review_counts = dict(
+            con.execute("SELECT change, count(*) FROM review_changes GROUP BY change").fetchall()
+        )
         review_counts = {k: int(review_counts.get(k, 0)) for k in ("new", "replaced", "unchanged")}
         con.execute("DROP TABLE review_changes")
         counts = _staged_counts(con, submission_id)
-        _record(con, submission_id, "accepted", counts, staged_issues(con, submission_id),
-                review_counts)
+        _record(
+            con, submission_id, "accepted", counts, staged_issues(con, submission_id), review_counts
+        )
         _clear_staging(con, submission_id)
         con.commit()
     except Exception:
@@ -293,13 +376,15 @@ def publish(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, int
 
 
 def submission_for_run(con: duckdb.DuckDBPyConnection, run_id: str) -> str | None:
-    rows = con.execute("SELECT submission_id FROM submissions WHERE run_id = ? "
-                       "ORDER BY received_at DESC LIMIT 1", [run_id]).fetchall()
+    rows = con.execute(
+        "SELECT submission_id FROM submissions WHERE run_id = ? ORDER BY received_at DESC LIMIT 1",
+        [run_id],
+    ).fetchall()
     return rows[0][0] if rows else None
 
 
 def ledger_row(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, object]:
-    rows = con.execute("SELECT * FROM submissions WHERE submission_id = ?", [submission_id]).pl()
+    rows = query_frame(con, "SELECT * FROM submissions WHERE submission_id = ?", [submission_id])
     return rows.row(0, named=True) if rows.height else {}
 
 

@@ -125,7 +125,9 @@ def _read_csv_text(text: str, name: str, sheet: str) -> tuple[pl.DataFrame | Non
         )
     except pl.exceptions.PolarsError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return None, issue("unreadable_csv", f"{name} could not be read as CSV: {first}", sheet=sheet)
+        return None, issue(
+            "unreadable_csv", f"{name} could not be read as CSV: {first}", sheet=sheet
+        )
     return _with_row_numbers(df), empty_issues()
 
 
@@ -233,7 +235,9 @@ def read_workbook(path: Path, cf: CodingFrame) -> RawSubmission:
             continue
         assert isinstance(df, pl.DataFrame)
         if df.width == 0:
-            parts.append(issue("empty_sheet", f"sheet {name!r} is empty (no header row)", sheet=sheet))
+            parts.append(
+                issue("empty_sheet", f"sheet {name!r} is empty (no header row)", sheet=sheet)
+            )
             continue
         df = df.cast(pl.String)
         if name in errors:
@@ -243,8 +247,10 @@ def read_workbook(path: Path, cf: CodingFrame) -> RawSubmission:
                     "column_name": df.columns,
                 }
             )
-            cells = errors[name].join(letters, on="column_letter", how="inner").filter(
-                pl.col("_row") > 1
+            cells = (
+                errors[name]
+                .join(letters, on="column_letter", how="inner")
+                .filter(pl.col("_row") > 1)
             )
             raw_errors = cells.select(
                 pl.lit(ERROR).alias("severity"),
@@ -262,11 +268,15 @@ def read_workbook(path: Path, cf: CodingFrame) -> RawSubmission:
             df = df.with_row_index("_idx", offset=2)
             for column in patch["column_name"].unique().to_list():
                 rows = patch.filter(pl.col("column_name") == column)
-                df = df.join(
-                    rows.select(pl.col("_row").cast(pl.UInt32).alias("_idx"), "error_value"),
-                    on="_idx",
-                    how="left",
-                ).with_columns(pl.coalesce("error_value", column).alias(column)).drop("error_value")
+                df = (
+                    df.join(
+                        rows.select(pl.col("_row").cast(pl.UInt32).alias("_idx"), "error_value"),
+                        on="_idx",
+                        how="left",
+                    )
+                    .with_columns(pl.coalesce("error_value", column).alias(column))
+                    .drop("error_value")
+                )
             df = df.drop("_idx")
         raw.sheets[sheet] = _with_row_numbers(df)
     raw.issues = combine(parts)

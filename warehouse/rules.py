@@ -9,6 +9,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from warehouse.db import query_frame
 from warehouse.frame import CodingFrame, frame
 from warehouse.issues import WARNING, cell_issues, combine, issue
 
@@ -21,18 +22,31 @@ def _duplicates(df: pl.DataFrame, sheet: str, key: list[str]) -> pl.DataFrame:
     dup = keyed.filter(pl.struct(key).is_duplicated())
     label = " + ".join(key)
     value = pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=" / ")
-    return cell_issues(dup, sheet=sheet, column_name=key[-1], rule="duplicate_key",
-                       description=f"{label} appears more than once in the sheet", value=value)
+    return cell_issues(
+        dup,
+        sheet=sheet,
+        column_name=key[-1],
+        rule="duplicate_key",
+        description=f"{label} appears more than once in the sheet",
+        value=value,
+    )
 
 
 def _orphans(df: pl.DataFrame, sheet: str, review_ids: pl.Series) -> pl.DataFrame:
     rows = df.filter(pl.col("review_id").is_not_null() & ~pl.col("review_id").is_in(review_ids))
-    return cell_issues(rows, sheet=sheet, column_name="review_id", rule="unknown_review",
-                       description="review_id is not a review of this submission's reviews sheet",
-                       value=pl.col("review_id"))
+    return cell_issues(
+        rows,
+        sheet=sheet,
+        column_name="review_id",
+        rule="unknown_review",
+        description="review_id is not a review of this submission's reviews sheet",
+        value=pl.col("review_id"),
+    )
 
 
-def submission_rules(sheets: dict[str, pl.DataFrame], cf: CodingFrame | None = None) -> pl.DataFrame:
+def submission_rules(
+    sheets: dict[str, pl.DataFrame], cf: CodingFrame | None = None
+) -> pl.DataFrame:
     """Keys, links between sheets, date order and recommendation counts."""
     cf = cf or frame()
     parts = []
@@ -48,11 +62,17 @@ def submission_rules(sheets: dict[str, pl.DataFrame], cf: CodingFrame | None = N
 
     for column in ("decision_date", "report_date"):
         rows = reviews.filter(pl.col(column) < pl.col("incident_date"))
-        parts.append(cell_issues(rows, sheet="reviews", column_name=column,
-                                 rule="date_before_incident",
-                                 description="date is before the incident_date",
-                                 value=pl.col(column).cast(pl.String),
-                                 hint=pl.format("incident_date is {}", pl.col("incident_date"))))
+        parts.append(
+            cell_issues(
+                rows,
+                sheet="reviews",
+                column_name=column,
+                rule="date_before_incident",
+                description="date is before the incident_date",
+                value=pl.col(column).cast(pl.String),
+                hint=pl.format("incident_date is {}", pl.col("incident_date")),
+            )
+        )
 
     recs = sheets.get("recommendations")
     if recs is not None and recs.height:
@@ -61,75 +81,113 @@ def submission_rules(sheets: dict[str, pl.DataFrame], cf: CodingFrame | None = N
             pl.col("recommendations_total").is_null()
             | (pl.col("recommendations_total") != pl.col("rows_given"))
         )
-        parts.append(cell_issues(
-            mismatch, sheet="reviews", column_name="recommendations_total",
-            rule="recommendation_count",
-            description="recommendations_total differs from the number of rows in "
-                        "the recommendations sheet for this review",
-            value=pl.col("recommendations_total").cast(pl.String),
-            hint=pl.format("review {}: {} recommendation rows", pl.col("review_id"),
-                           pl.col("rows_given")),
-        ))
+        parts.append(
+            cell_issues(
+                mismatch,
+                sheet="reviews",
+                column_name="recommendations_total",
+                rule="recommendation_count",
+                description="recommendations_total differs from the number of rows in "
+                "the recommendations sheet for this review",
+                value=pl.col("recommendations_total").cast(pl.String),
+                hint=pl.format(
+                    "review {}: {} recommendation rows", pl.col("review_id"), pl.col("rows_given")
+                ),
+            )
+        )
 
     actions = sheets.get("actions")
     if actions is not None and actions.height:
-        known = (recs if recs is not None else pl.DataFrame(
-            schema={"review_id": pl.String, "rec_no": pl.Int64})).select("review_id", "rec_no")
+        known = (
+            recs
+            if recs is not None
+            else pl.DataFrame(schema={"review_id": pl.String, "rec_no": pl.Int64})
+        ).select("review_id", "rec_no")
         linked = actions.filter(pl.col("rec_no").is_not_null() & pl.col("review_id").is_not_null())
         unmatched = linked.join(known, on=["review_id", "rec_no"], how="anti")
-        parts.append(cell_issues(
-            unmatched, sheet="actions", column_name="rec_no", rule="unknown_recommendation",
-            description="rec_no does not name a recommendation of the same review",
-            value=pl.col("rec_no").cast(pl.String),
-            hint=pl.format("review {}", pl.col("review_id")),
-        ))
-        dated = actions.join(reviews.select("review_id", "incident_date"), on="review_id",
-                             how="inner")
+        parts.append(
+            cell_issues(
+                unmatched,
+                sheet="actions",
+                column_name="rec_no",
+                rule="unknown_recommendation",
+                description="rec_no does not name a recommendation of the same review",
+                value=pl.col("rec_no").cast(pl.String),
+                hint=pl.format("review {}", pl.col("review_id")),
+            )
+        )
+        dated = actions.join(
+            reviews.select("review_id", "incident_date"), on="review_id", how="inner"
+        )
         for column in ("due_date", "status_date"):
             rows = dated.filter(pl.col(column) < pl.col("incident_date"))
-            parts.append(cell_issues(rows, sheet="actions", column_name=column,
-                                     rule="date_before_incident",
-                                     description="date is before the review's incident_date",
-                                     value=pl.col(column).cast(pl.String)))
+            parts.append(
+                cell_issues(
+                    rows,
+                    sheet="actions",
+                    column_name=column,
+                    rule="date_before_incident",
+                    description="date is before the review's incident_date",
+                    value=pl.col(column).cast(pl.String),
+                )
+            )
     return combine(parts)
 
 
-def warehouse_rules(con: duckdb.DuckDBPyConnection, sheets: dict[str, pl.DataFrame]) -> pl.DataFrame:
+def warehouse_rules(
+    con: duckdb.DuckDBPyConnection, sheets: dict[str, pl.DataFrame]
+) -> pl.DataFrame:
     """Rules against what is loaded: a review_id of another board, a child of another review."""
     parts = []
     reviews = sheets.get("reviews")
     if reviews is not None and reviews.height:
         con.register("incoming", reviews.select("_row", "review_id", "board_code").drop_nulls())
-        clash = con.execute(
+        clash = query_frame(
+            con,
             "SELECT i._row, i.review_id, i.board_code, r.board_code AS loaded_board "
             "FROM incoming i JOIN reviews r USING (review_id) "
-            "WHERE r.board_code <> i.board_code"
-        ).pl()
+            "WHERE r.board_code <> i.board_code",
+        )
         con.unregister("incoming")
-        parts.append(cell_issues(
-            clash, sheet="reviews", column_name="review_id", rule="review_of_other_board",
-            description="review_id is already loaded for another board; only that board "
-                        "can resubmit it",
-            value=pl.col("review_id"),
-            hint=pl.format("loaded for board {}, this row says {}", pl.col("loaded_board"),
-                           pl.col("board_code")),
-        ))
+        parts.append(
+            cell_issues(
+                clash,
+                sheet="reviews",
+                column_name="review_id",
+                rule="review_of_other_board",
+                description="review_id is already loaded for another board; only that board "
+                "can resubmit it",
+                value=pl.col("review_id"),
+                hint=pl.format(
+                    "loaded for board {}, this row says {}",
+                    pl.col("loaded_board"),
+                    pl.col("board_code"),
+                ),
+            )
+        )
     children = sheets.get("children")
     if children is not None and children.height:
-        con.register("incoming_children",
-                     children.select("_row", "child_id", "review_id").drop_nulls())
-        moved = con.execute(
+        con.register(
+            "incoming_children", children.select("_row", "child_id", "review_id").drop_nulls()
+        )
+        moved = query_frame(
+            con,
             "SELECT i._row, i.child_id, i.review_id, c.review_id AS loaded_review "
             "FROM incoming_children i JOIN children c USING (child_id) "
-            "WHERE c.review_id <> i.review_id"
-        ).pl()
+            "WHERE c.review_id <> i.review_id",
+        )
         con.unregister("incoming_children")
-        parts.append(cell_issues(
-            moved, sheet="children", column_name="child_id", rule="child_of_other_review",
-            description="child_id is already loaded under another review",
-            value=pl.col("child_id"),
-            hint=pl.format("loaded under review {}", pl.col("loaded_review")),
-        ))
+        parts.append(
+            cell_issues(
+                moved,
+                sheet="children",
+                column_name="child_id",
+                rule="child_of_other_review",
+                description="child_id is already loaded under another review",
+                value=pl.col("child_id"),
+                hint=pl.format("loaded under review {}", pl.col("loaded_review")),
+            )
+        )
     return combine(parts)
 
 
@@ -143,26 +201,48 @@ def completeness_warnings(sheets: dict[str, pl.DataFrame]) -> pl.DataFrame:
     checks = [
         ("author_status", pl.col("author_status") == "not_reported", "author status not reported"),
         ("report_date", pl.col("report_date").is_null(), "report not dated"),
-        ("parent_ethnicity", pl.col("parent_ethnicity") == "not_stated",
-         "parents' ethnicity not stated"),
+        (
+            "parent_ethnicity",
+            pl.col("parent_ethnicity") == "not_stated",
+            "parents' ethnicity not stated",
+        ),
     ]
     for column, condition, text in checks:
         rows = reviews.filter(condition)
-        parts.append(cell_issues(rows, sheet="reviews", column_name=column, rule="completeness",
-                                 description=text, value=pl.col("review_id"),
-                                 severity=WARNING))
+        parts.append(
+            cell_issues(
+                rows,
+                sheet="reviews",
+                column_name=column,
+                rule="completeness",
+                description=text,
+                value=pl.col("review_id"),
+                severity=WARNING,
+            )
+        )
     if children is not None:
         childless = reviews.filter(~pl.col("review_id").is_in(children["review_id"].drop_nulls()))
-        parts.append(cell_issues(childless, sheet="reviews", column_name="review_id",
-                                 rule="review_without_children",
-                                 description="review has no rows in the children sheet",
-                                 value=pl.col("review_id"), severity=WARNING))
+        parts.append(
+            cell_issues(
+                childless,
+                sheet="reviews",
+                column_name="review_id",
+                rule="review_without_children",
+                description="review has no rows in the children sheet",
+                value=pl.col("review_id"),
+                severity=WARNING,
+            )
+        )
         if children.height:
             share = children.filter(pl.col("ethnicity") == "not_stated").height / children.height
             if share >= ETHNICITY_NOT_STATED_WARN:
-                parts.append(issue(
-                    "completeness",
-                    f"ethnicity not stated for {share:.0%} of children",
-                    severity=WARNING, sheet="children", column_name="ethnicity",
-                ))
+                parts.append(
+                    issue(
+                        "completeness",
+                        f"ethnicity not stated for {share:.0%} of children",
+                        severity=WARNING,
+                        sheet="children",
+                        column_name="ethnicity",
+                    )
+                )
     return combine(parts)

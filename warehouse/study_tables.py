@@ -194,9 +194,9 @@ def result_from_long(
         entry: dict[str, Any] = {"id": table.id, "title": table.title, "unit": table.unit, "n": n}
         rows = part.filter(pl.col("section") == "rows")
         if table.kind == "crosstab":
-            columns = (
-                rows.select("column_order", "column_code").unique().sort("column_order")
-            )["column_code"].to_list()
+            columns = (rows.select("column_order", "column_code").unique().sort("column_order"))[
+                "column_code"
+            ].to_list()
             entry["columns"] = columns
             entry["rows"] = [
                 {

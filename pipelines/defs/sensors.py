@@ -1,7 +1,5 @@
 """Pick up submissions dropped into the inbox folder."""
 
-from __future__ import annotations
-
 import json
 import os
 from pathlib import Path
@@ -28,16 +26,22 @@ def inbox_submissions(inbox: Path) -> list[Path]:
     if not inbox.is_dir():
         return []
     found = [
-        p for p in inbox.iterdir()
+        p
+        for p in inbox.iterdir()
         if not p.name.startswith((".", "~$"))
-        and ((p.is_file() and p.suffix.lower() in EXCEL_SUFFIXES)
-             or (p.is_dir() and any(p.glob("*.csv"))))
+        and (
+            (p.is_file() and p.suffix.lower() in EXCEL_SUFFIXES)
+            or (p.is_dir() and any(p.glob("*.csv")))
+        )
     ]
     return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))
 
 
-@dg.sensor(job=ingest_submission_job, minimum_interval_seconds=15,
-           description="Queues every new workbook or CSV folder found in the inbox.")
+@dg.sensor(
+    job=ingest_submission_job,
+    minimum_interval_seconds=15,
+    description="Queues every new workbook or CSV folder found in the inbox.",
+)
 def inbox_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     seen: set[str] = set(json.loads(context.cursor)) if context.cursor else set()
     new_keys: list[str] = []
@@ -48,10 +52,14 @@ def inbox_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
             continue
         new_keys.append(key)
         config = SubmissionConfig(path=str(path), submitted_by="inbox")
-        requests.append(dg.RunRequest(
-            run_key=key, partition_key=key,
-            run_config=dg.RunConfig(ops={"staged_submission": config}),
-            tags={"scr/original_name": path.name}))
+        requests.append(
+            dg.RunRequest(
+                run_key=key,
+                partition_key=key,
+                run_config=dg.RunConfig(ops={"staged_submission": config}),
+                tags={"scr/original_name": path.name},
+            )
+        )
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=[submissions.build_add_request(new_keys)] if new_keys else [],

@@ -1,7 +1,5 @@
 """Write-audit-publish of one submission: stage it, check it (blocking), publish it."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import dagster as dg
@@ -28,39 +26,54 @@ def staged_submission(
     path = Path(config.path)
     key = load.partition_key(path)
     if key != context.partition_key:
-        raise dg.Failure(f"{path} has changed since it was queued (content {key}, "
-                         f"partition {context.partition_key}); queue it again")
+        raise dg.Failure(
+            f"{path} has changed since it was queued (content {key}, "
+            f"partition {context.partition_key}); queue it again"
+        )
     with warehouse.get_connection() as con:
-        receipt = load.receive(con, path, warehouse.archive, config.submitted_by or None,
-                               run_id=context.run_id)
+        receipt = load.receive(
+            con, path, warehouse.archive, config.submitted_by or None, run_id=context.run_id
+        )
         counts = load.stage(con, receipt)
-    return dg.MaterializeResult(metadata={
-        "submission_id": receipt.submission_id,
-        "original_name": receipt.original_name,
-        "sha256": receipt.sha256,
-        **{f"rows_{k}": v for k, v in counts.items()},
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "submission_id": receipt.submission_id,
+            "original_name": receipt.original_name,
+            "sha256": receipt.sha256,
+            **{f"rows_{k}": v for k, v in counts.items()},
+        }
+    )
 
 
-@dg.asset_check(asset=staged_submission, blocking=True, partitions_def=submissions,
-                description="No error in the staged submission: types, codes, required "
-                            "columns, unique keys, links between sheets, the frame's rules.")
+@dg.asset_check(
+    asset=staged_submission,
+    blocking=True,
+    partitions_def=submissions,
+    description="No error in the staged submission: types, codes, required "
+    "columns, unique keys, links between sheets, the frame's rules.",
+)
 def staged_submission_passes_rules(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
-        submission_id = load.submission_for_run(con, context.run_id)
+        submission_id = load.submission_for_run(con, context.run.run_id)
         if submission_id is None:
             return dg.AssetCheckResult(passed=False, metadata={"reason": "nothing staged"})
         issues = load.staged_issues(con, submission_id)
         errors = issues.filter(issues["severity"] == "error")
         if errors.height:
             lines = load.reject(con, submission_id)
-            return dg.AssetCheckResult(passed=False, metadata={
-                "submission_id": submission_id, "errors": errors.height,
-                "report": dg.MetadataValue.md("\n".join(f"- {x}" for x in lines))})
-    return dg.AssetCheckResult(passed=True, metadata={
-        "submission_id": submission_id, "warnings": issues.height})
+            return dg.AssetCheckResult(
+                passed=False,
+                metadata={
+                    "submission_id": submission_id,
+                    "errors": errors.height,
+                    "report": dg.MetadataValue.md("\n".join(f"- {x}" for x in lines)),
+                },
+            )
+    return dg.AssetCheckResult(
+        passed=True, metadata={"submission_id": submission_id, "warnings": issues.height}
+    )
 
 
 @dg.asset(
@@ -69,13 +82,13 @@ def staged_submission_passes_rules(
     group_name="ingest",
     kinds={"duckdb"},
     description="The staged submission promoted into reviews, children, recommendations and "
-                "actions in one transaction (earlier versions of resubmitted reviews to history).",
+    "actions in one transaction (earlier versions of resubmitted reviews to history).",
 )
 def published_submission(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     with warehouse.get_connection() as con:
-        submission_id = load.submission_for_run(con, context.run_id)
+        submission_id = load.submission_for_run(con, context.run.run_id)
         if submission_id is None:
             raise dg.Failure("no staged submission for this run")
         try:

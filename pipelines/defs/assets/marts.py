@@ -1,7 +1,5 @@
 """National marts built from the core tables, and the snapshot readers use."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from pipelines.defs.assets.ingest import published_submission
@@ -18,7 +16,7 @@ marts_automation = dg.AutomationCondition.eager()
     kinds={"duckdb", "sql"},
     automation_condition=marts_automation,
     description="Tables 2-20 of the 2001-03 study for England, for every period and overall "
-                "(the SQL in warehouse/sql/study, also used for any filtered selection).",
+    "(the SQL in warehouse/sql/study, also used for any filtered selection).",
 )
 def study_tables(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.get_connection() as con:

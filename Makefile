@@ -1,0 +1,40 @@
+# Set-up on a fresh machine needs only python3: each target creates .venv when missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test build dashboard dagster lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## demo: build the sample warehouse from data_samples/ and start the dashboard
+demo: $(STAMP)
+	$(BIN)/scr build
+	$(BIN)/scr dashboard --port $(PORT)
+
+## test: run the whole test suite (unit, pipeline, CLI, dashboard, browser)
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+build: $(STAMP)
+	$(BIN)/scr build
+
+dashboard: $(STAMP)
+	$(BIN)/scr dashboard --port $(PORT)
+
+## dagster: the Dagster UI on the same definitions (http://localhost:3000)
+dagster: $(STAMP)
+	mkdir -p .dagster_home
+	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -m pipelines.definitions
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) warehouse/scr.duckdb warehouse/scr.snapshot.duckdb warehouse/scr.duckdb.lock

@@ -1,0 +1,1 @@
+"""The SCR Observatory Streamlit dashboard."""

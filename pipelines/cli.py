@@ -1,0 +1,414 @@
+"""`scr`: the SCR Observatory command line.
+
+Commands that only read (tables, replicate, submissions, template, validate) never import
+dagster or great_expectations; ingest and build run the Dagster assets in process.
+Exit codes: 0 success, 1 a submission rejected (or nothing to read), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from warehouse.db import WarehouseBusy, connect, query_frame, snapshot_path, warehouse_path
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_SUBMISSIONS = REPO_ROOT / "data_samples" / "submissions"
+
+
+class UsageError(Exception):
+    pass
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _open_for_reading(path: Path):  # noqa: ANN202 - a duckdb connection
+    """The live warehouse read-only; while a writer holds it, the published snapshot."""
+    if not path.exists():
+        raise FileNotFoundError(f"no warehouse at {path}: run `scr build` or `scr ingest` first")
+    try:
+        return connect(path, read_only=True, wait_seconds=2)
+    except WarehouseBusy:
+        snap = snapshot_path(path)
+        if snap.exists():
+            return connect(snap, read_only=True)
+        raise
+
+
+def _sample_paths(source: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in source.iterdir()
+        if not p.name.startswith(".") and (p.is_dir() or p.suffix == ".xlsx")
+    )
+
+
+def _print_outcomes(outcomes: list, fmt: str) -> int:  # list[IngestOutcome]
+    rejected = 0
+    records = []
+    for outcome in outcomes:
+        led = outcome.ledger
+        rejected += outcome.status != "accepted"
+        if fmt == "json":
+            records.append(
+                {
+                    "path": str(outcome.path),
+                    "submission_id": outcome.submission_id,
+                    "status": outcome.status,
+                    **{
+                        k: led.get(k)
+                        for k in (
+                            "sha256",
+                            "n_reviews",
+                            "n_children",
+                            "n_recommendations",
+                            "n_actions",
+                            "n_reviews_new",
+                            "n_reviews_replaced",
+                            "n_reviews_unchanged",
+                            "n_errors",
+                            "n_warnings",
+                        )
+                    },
+                    "report": outcome.lines,
+                }
+            )
+            continue
+        if outcome.status == "accepted":
+            _say(
+                f"accepted {outcome.path.name} as {outcome.submission_id}: "
+                f"{led['n_reviews']} reviews ({led['n_reviews_new']} new, "
+                f"{led['n_reviews_replaced']} replaced, {led['n_reviews_unchanged']} unchanged), "
+                f"{led['n_children']} children, {led['n_recommendations']} recommendations, "
+                f"{led['n_actions']} actions; {led['n_warnings']} warnings"
+            )
+            for line in outcome.lines:
+                _say(f"  {line}")
+        else:
+            ident = f" ({outcome.submission_id})" if outcome.submission_id else ""
+            _say(f"REJECTED {outcome.path.name}{ident}: nothing was loaded from it")
+            for line in outcome.lines:
+                _say(f"  {line}")
+    if fmt == "json":
+        _say(json.dumps(records, indent=2, default=str))
+    return EXIT_REJECTED if rejected else EXIT_OK
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from pipelines.runner import ingest
+
+    outcomes = ingest([Path(p) for p in args.paths], args.warehouse_file, args.submitted_by)
+    return _print_outcomes(outcomes, args.format)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from pipelines.runner import ingest
+
+    source = Path(args.source)
+    if not source.is_dir():
+        raise UsageError(f"--source {source} is not a folder")
+    paths = _sample_paths(source)
+    if not paths:
+        raise UsageError(f"no submissions (workbooks or CSV folders) in {source}")
+    _say(f"building {args.warehouse_file} from {len(paths)} submissions in {source}")
+    outcomes = ingest(paths, args.warehouse_file, args.submitted_by or "scr build")
+    code = _print_outcomes(outcomes, "text")
+    _say(f"warehouse: {args.warehouse_file}\nsnapshot:  {snapshot_path(args.warehouse_file)}")
+    return code
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from warehouse.issues import issues_json, report_lines, summarise
+    from warehouse.load import check_submission
+
+    path = Path(args.path)
+    con = None
+    if args.warehouse_file.exists():
+        try:
+            con = _open_for_reading(args.warehouse_file)
+        except WarehouseBusy:
+            con = None
+    try:
+        sheets, issues = check_submission(con, path)
+    finally:
+        if con is not None:
+            con.close()
+    summary = summarise(issues)
+    verdict = "rejected" if summary["errors"] else "accepted"
+    if args.format == "json":
+        _say(
+            json.dumps(
+                {
+                    "path": str(path),
+                    "verdict": verdict,
+                    "summary": summary,
+                    "rows": {k: v.height for k, v in sheets.items()},
+                    "lines": report_lines(issues),
+                    "issues": issues_json(issues),
+                },
+                indent=2,
+                default=str,
+            )
+        )
+    else:
+        rows = ", ".join(f"{v.height} {k}" for k, v in sheets.items())
+        _say(
+            f"{path.name}: would be {verdict.upper()} ({summary['errors']} errors, "
+            f"{summary['warnings']} warnings; {rows})"
+        )
+        for line in report_lines(issues):
+            _say(f"  {line}")
+    return EXIT_REJECTED if summary["errors"] else EXIT_OK
+
+
+def _check_filters(con, args: argparse.Namespace) -> None:  # noqa: ANN001
+    from warehouse.frame import frame
+
+    if args.region is not None and args.region not in frame().codes("region"):
+        raise UsageError(
+            f"--region {args.region!r} is not a region code; use one of: "
+            + ", ".join(frame().codes("region"))
+        )
+    if args.period is not None:
+        import re
+
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}", args.period):
+            raise UsageError(f"--period {args.period!r} is not a period like 2001-03")
+
+
+def cmd_tables(args: argparse.Namespace) -> int:
+    from warehouse.exports import (
+        tables_json,
+        tables_long_with_filters,
+        write_tables_csv,
+        write_tables_xlsx,
+    )
+    from warehouse.study_tables import compute_study_tables
+
+    _check_filters(None, args)
+    if args.format == "xlsx" and not args.out:
+        raise UsageError("--format xlsx needs --out FILE.xlsx")
+    con = _open_for_reading(args.warehouse_file)
+    try:
+        result = compute_study_tables(con, args.period, args.region, args.board)
+    finally:
+        con.close()
+    if args.format == "json":
+        text = tables_json(result)
+        if args.out:
+            Path(args.out).write_text(text + "\n", encoding="utf-8")
+        else:
+            sys.stdout.write(text + "\n")
+    elif args.format == "csv":
+        if args.out:
+            write_tables_csv(result, args.out)
+        else:
+            sys.stdout.write(tables_long_with_filters(result).write_csv())
+    else:
+        write_tables_xlsx(result, args.out)
+    if args.out:
+        _err(f"wrote {args.out}")
+    return EXIT_OK
+
+
+def cmd_replicate(args: argparse.Namespace) -> int:
+    from warehouse.replication import replication_report
+
+    con = _open_for_reading(args.warehouse_file)
+    try:
+        _say(replication_report(con))
+    finally:
+        con.close()
+    return EXIT_OK
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from warehouse.template import write_template
+
+    _say(f"wrote {write_template(Path(args.out))}")
+    return EXIT_OK
+
+
+def cmd_submissions(args: argparse.Namespace) -> int:
+    con = _open_for_reading(args.warehouse_file)
+    try:
+        if args.action == "show":
+            if not args.id:
+                raise UsageError("scr submissions show needs a submission ID")
+            rows = query_frame(
+                con,
+                "SELECT * FROM submissions WHERE submission_id = ? "
+                "OR sha256 LIKE ? || '%' ORDER BY received_at",
+                [args.id, args.id],
+            )
+            if rows.height == 0:
+                _err(f"no submission {args.id!r}; `scr submissions` lists them")
+                return EXIT_REJECTED
+            for row in rows.iter_rows(named=True):
+                report = json.loads(row.pop("report") or "{}")
+                for key, value in row.items():
+                    _say(f"{key:>20}: {value}")
+                _say("              report:")
+                for line in report.get("lines", []) or ["(no problems found)"]:
+                    _say(f"    {line}")
+                _say()
+            return EXIT_OK
+        rows = query_frame(
+            con,
+            "SELECT submission_id, received_at, original_name, submitted_by, status, "
+            "n_reviews, n_children, n_recommendations, n_errors, n_warnings "
+            "FROM submissions ORDER BY received_at",
+        )
+    finally:
+        con.close()
+    if args.format == "json":
+        _say(rows.write_json())
+        return EXIT_OK
+    if rows.height == 0:
+        _say("no submissions yet")
+        return EXIT_OK
+    for row in rows.iter_rows(named=True):
+        _say(
+            f"{row['submission_id']}  {row['received_at']:%Y-%m-%d %H:%M:%S}  "
+            f"{row['status']:<9} {row['original_name']:<36} by {row['submitted_by']}: "
+            f"{row['n_reviews'] or 0} reviews, {row['n_errors'] or 0} errors, "
+            f"{row['n_warnings'] or 0} warnings"
+        )
+    return EXIT_OK
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    import dashboard
+
+    app = Path(dashboard.__file__).with_name("app.py")
+    env = {**os.environ, "SCR_WAREHOUSE": str(args.warehouse_file)}
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.port",
+        str(args.port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    if args.address:
+        command += ["--server.address", args.address]
+    _say(f"SCR Observatory dashboard on http://localhost:{args.port}  (Ctrl+C to stop)")
+    os.execvpe(command[0], command, env)
+    return EXIT_OK  # pragma: no cover - exec does not return
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scr",
+        description="SCR Observatory: load coded serious case review data, check it, and "
+        "compute the 2001-03 study's tables for any period, region and board. "
+        "Exit codes: 0 success, 1 a submission rejected, 2 usage error.",
+    )
+    parser.add_argument(
+        "--warehouse",
+        metavar="PATH",
+        help="the DuckDB warehouse (default: $SCR_WAREHOUSE, else warehouse/scr.duckdb)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "build", help="ingest every sample submission (data_samples/) and materialise every asset"
+    )
+    p.add_argument(
+        "--source",
+        default=str(SAMPLE_SUBMISSIONS),
+        help="folder of submissions (default: data_samples/submissions)",
+    )
+    p.add_argument("--submitted-by", default=None)
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser(
+        "ingest",
+        help="load submissions (.xlsx workbooks or CSV folders) "
+        "through the Dagster assets; exit 1 if any is rejected",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--submitted-by", default=None, help="who sent it (default: the OS user)")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser(
+        "validate", help="check a submission without loading it; exit 1 if it would be rejected"
+    )
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("tables", help="the study's Tables 2-20 for a selection")
+    p.add_argument("--period", help="e.g. 2001-03 (default: all periods)")
+    p.add_argument("--region", help="region code, e.g. london (default: England)")
+    p.add_argument("--board", help="board code (default: all boards)")
+    p.add_argument("--format", choices=["json", "csv", "xlsx"], default="json")
+    p.add_argument(
+        "--out", metavar="PATH", help="write to a file (default: stdout; required for xlsx)"
+    )
+    p.set_defaults(func=cmd_tables)
+
+    p = sub.add_parser("replicate", help="published 2001-03 figures beside the computed ones")
+    p.set_defaults(func=cmd_replicate)
+
+    p = sub.add_parser("template", help="write a blank submission workbook")
+    p.add_argument("--out", required=True, metavar="FILE.xlsx")
+    p.set_defaults(func=cmd_template)
+
+    p = sub.add_parser("submissions", help="the submission ledger; `show ID` for one report")
+    p.add_argument("action", nargs="?", choices=["list", "show"], default="list")
+    p.add_argument("id", nargs="?")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=cmd_submissions)
+
+    p = sub.add_parser("dashboard", help="start the Streamlit dashboard")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--address", default=None)
+    p.set_defaults(func=cmd_dashboard)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.warehouse_file = warehouse_path(args.warehouse)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        parser.print_usage(sys.stderr)
+        _err(f"scr: error: {exc}")
+        return EXIT_USAGE
+    except (FileNotFoundError, WarehouseBusy) as exc:
+        _err(f"scr: {exc}")
+        return EXIT_REJECTED
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # never a traceback for a user; SCR_DEBUG=1 shows it
+        if os.environ.get("SCR_DEBUG"):
+            raise
+        _err(
+            f"scr: internal error ({type(exc).__name__}): {exc}\n"
+            "nothing was changed by the failed step; set SCR_DEBUG=1 for details"
+        )
+        return EXIT_REJECTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Run the Dagster assets in process, as `scr ingest` and `scr build` do.
+
+The CLI goes through exactly the assets the Dagster UI and the inbox sensor run: this module
+only builds the run (partition, config, quiet logging) and reads the outcome from the ledger.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+import dagster as dg  # noqa: E402
+
+# The CLI prints its own report; Dagster's preview notices would only be noise there.
+warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+
+from pipelines.defs.assets.ingest import (  # noqa: E402
+    SubmissionConfig,
+    published_submission,
+    staged_submission,
+    staged_submission_passes_rules,
+)
+from pipelines.defs.assets.marts import study_tables, warehouse_snapshot  # noqa: E402
+from pipelines.defs.partitions import submissions  # noqa: E402
+from pipelines.defs.resources import WarehouseResource  # noqa: E402
+from warehouse import load  # noqa: E402
+from warehouse.db import connect, writer_lock  # noqa: E402
+from warehouse.issues import issue, report_lines  # noqa: E402
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+@dataclass
+class IngestOutcome:
+    path: Path
+    submission_id: str | None
+    status: str
+    ledger: dict[str, object] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+
+
+def _instance() -> dg.DagsterInstance:
+    return (
+        dg.DagsterInstance.get()
+        if os.environ.get("DAGSTER_HOME")
+        else (dg.DagsterInstance.ephemeral())
+    )
+
+
+def _failure_text(result: dg.ExecuteInProcessResult) -> str:
+    """The innermost error message of the first failed step (the user-facing cause)."""
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data is not None:
+            error = event.step_failure_data.error
+            while error is not None and error.cause is not None:
+                error = error.cause
+            if error is not None:
+                return error.message.strip()
+    return "the run failed"
+
+
+def ingest_one(
+    path: Path, warehouse: WarehouseResource, instance: dg.DagsterInstance, submitted_by: str | None
+) -> IngestOutcome:
+    path = Path(path).resolve()
+    if not path.exists():
+        lines = report_lines(issue("not_found", f"{path} does not exist"))
+        return IngestOutcome(path, None, "rejected", lines=lines)
+    key = load.partition_key(path)
+    instance.add_dynamic_partitions(submissions.name, [key])
+    config = SubmissionConfig(path=str(path), submitted_by=submitted_by or "")
+    result = dg.materialize(
+        [staged_submission, staged_submission_passes_rules, published_submission],
+        partition_key=key,
+        run_config={"ops": {"staged_submission": {"config": config.model_dump()}}, **QUIET},
+        resources={"warehouse": warehouse},
+        instance=instance,
+        raise_on_error=False,
+        tags={"scr/original_name": path.name},
+    )
+    con = connect(warehouse.file)
+    try:
+        submission_id = load.submission_for_run(con, result.run_id)
+        if submission_id is None:
+            lines = [f"[ERROR] file: could not be received: {_failure_text(result)}"]
+            return IngestOutcome(path, None, "rejected", lines=lines)
+        row = load.ledger_row(con, submission_id)
+        if row["status"] not in ("accepted", "rejected"):
+            # An unexpected failure after staging: record it so the ledger stays truthful.
+            load.reject(con, submission_id, issue("ingest_failed", _failure_text(result)))
+            row = load.ledger_row(con, submission_id)
+        issues = load.recorded_issues(con, submission_id)
+    finally:
+        con.close()
+    return IngestOutcome(path, submission_id, str(row["status"]), row, report_lines(issues))
+
+
+def refresh_marts(warehouse: WarehouseResource, instance: dg.DagsterInstance) -> None:
+    result = dg.materialize(
+        [study_tables, warehouse_snapshot],
+        run_config=QUIET,
+        resources={"warehouse": warehouse},
+        instance=instance,
+        raise_on_error=False,
+    )
+    if not result.success:
+        raise RuntimeError(f"refreshing the marts failed: {_failure_text(result)}")
+
+
+def ingest(
+    paths: list[Path], warehouse_file: Path, submitted_by: str | None = None
+) -> list[IngestOutcome]:
+    """Ingest submissions one after another, then refresh the marts and the snapshot."""
+    warehouse = WarehouseResource(path=str(warehouse_file))
+    instance = _instance()
+    with writer_lock(warehouse.file):
+        outcomes = [ingest_one(p, warehouse, instance, submitted_by) for p in paths]
+        refresh_marts(warehouse, instance)
+    return outcomes
