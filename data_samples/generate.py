@@ -1,0 +1,869 @@
+"""Generate the SYNTHETIC sample submissions in data_samples/.
+
+Everything this script writes is synthetic. There are no real reviews, no real children and
+no real boards in it: review and child identifiers are sequence numbers, boards come from a
+made-up catalog ("Synthetic Board 017", code SYN017), and recommendation wording is filled
+in from generic templates. Nothing identifies a person or a place.
+
+Run it from anywhere as ``python data_samples/generate.py`` (optionally ``--out DIR``). It
+rewrites its outputs byte for byte: every random choice comes from a numpy ``Generator``
+seeded with ``[SEED, stream]``, one stream per part (0 = board catalog, 1 = the 2001-03
+replication), so changing one part never shifts the draws of another.
+
+Outputs (under ``--out``, default this folder):
+
+``boards.csv``
+    The synthetic board catalog: 150 boards, each with one fixed region.
+``submissions/2001-03-replication/``
+    A CSV submission (reviews, children, recommendations, actions) of 40 reviews and 45
+    children that reproduces every count of Tables 2-20 of the 2001-2003 study
+    (``warehouse/appendix2_published.json``) when tabulated as in the tabulation rules.
+
+Method of the replication. The published tables only give marginal counts, so each column
+is *dealt*: the exact multiset of codes a table asks for is shuffled onto the reviews or
+children (``deal``), most constrained units first, with a few eligibility rules that keep a record
+coherent (a suicide is a child of 12 or over, siblings share ethnicity, incident type and
+register status, the review with no action plan answers "no" to the action-plan questions,
+the same four reviews are "not clear" on every action-plan question, ...). Dates are drawn by
+rejection sampling until each review falls into its planned (incident year, report year,
+time-to-completion) cell; time to completion uses calendar months with the day clamped to
+the end of the month. Recommendation totals are drawn inside their Table 17 bands and nudged
+until they sum to 634, and the 634 Table 18 focus codes are shuffled onto them. Family
+circumstances (neglect, domestic violence, parental substance misuse and mental ill health),
+which the 2001-03 tables do not report, come from a correlated latent model so that they
+co-occur as Chapter 3 of the study describes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import calendar
+import json
+import math
+import shutil
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import yaml
+
+SEED = 20012003
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+FRAME_PATH = REPO / "warehouse" / "coding_frame.yaml"
+PUBLISHED_PATH = REPO / "warehouse" / "appendix2_published.json"
+LATEST_DATE = date(2026, 11, 27)  # no generated date lies after this day
+
+FRAME = yaml.safe_load(FRAME_PATH.read_text(encoding="utf-8"))
+CODES = {name: [c["code"] for c in codes] for name, codes in FRAME["code_lists"].items()}
+SHEETS = ("reviews", "children", "recommendations", "actions")
+POLARS_TYPES = {"string": pl.String, "code": pl.String, "integer": pl.Int64, "date": pl.Date}
+
+Rng = np.random.Generator
+
+
+def rng_for(stream: int) -> Rng:
+    """The random stream of one part of the output (see the module docstring)."""
+    return np.random.default_rng([SEED, stream])
+
+
+# --------------------------------------------------------------------------------------
+# Dates
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` plus whole calendar months, the day clamped to the end of a shorter month."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def completion_bucket(incident: date, report: date | None) -> str:
+    """The Table 13 time-to-completion code of a review."""
+    if report is None:
+        return "not_dated"
+    for months, code in ((6, "le_6m"), (12, "6_12m"), (18, "12_18m")):
+        if report <= add_months(incident, months):
+            return code
+    return "gt_18m"
+
+
+def random_date(rng: Rng, first: date, last: date) -> date:
+    """A uniformly drawn day from first to last inclusive."""
+    return first + timedelta(days=int(rng.integers(0, (last - first).days + 1)))
+
+
+# --------------------------------------------------------------------------------------
+# Dealing codes with exact marginals
+
+
+def pick(rng: Rng, weights: dict[str, float]) -> str:
+    """One key of `weights`, drawn with probability proportional to its weight."""
+    keys = list(weights)
+    p = np.array([weights[k] for k in keys], dtype=float)
+    return keys[int(rng.choice(len(keys), p=p / p.sum()))]
+
+
+def deal(
+    rng: Rng,
+    counts: dict[str, int],
+    units: Sequence[Hashable],
+    ok: Callable[[Hashable, str], bool] | None = None,
+    pinned: dict[Hashable, str] | None = None,
+) -> dict[Hashable, str]:
+    """Give every unit a code so that code c is used exactly counts[c] times.
+
+    Pinned units keep their code. The others are taken most constrained first (fewest codes
+    that `ok(unit, code)` allows), in random order otherwise, and each draws a code with
+    probability proportional to how many of it are left; a dead end starts over.
+    """
+    allowed = {u: [c for c in counts if ok is None or ok(u, c)] for u in units}
+    for _ in range(1000):
+        result = dict(pinned or {})
+        remaining = dict(counts)
+        for code in result.values():
+            remaining[code] -= 1
+        free = [u for u in units if u not in result]
+        if sum(remaining.values()) != len(free) or min(remaining.values()) < 0:
+            raise ValueError(f"counts {counts} do not fit {len(units)} units")
+        free = [free[int(i)] for i in rng.permutation(len(free))]
+        for unit in sorted(free, key=lambda u: len(allowed[u])):
+            options = {c: remaining[c] for c in allowed[unit] if remaining[c] > 0}
+            if not options:
+                break
+            result[unit] = code = pick(rng, options)
+            remaining[code] -= 1
+        else:
+            return result
+    raise ValueError(f"cannot deal {counts} under the constraints")
+
+
+def deal_families(
+    rng: Rng,
+    counts: dict[str, int],
+    families: Sequence[Sequence[int]],
+    ok: Callable[[Hashable, str], bool] | None = None,
+) -> dict[Hashable, str]:
+    """`deal` over children where the children of one family all get the same code."""
+    pinned: dict[Hashable, str] = {}
+    remaining = dict(counts)
+    for family in families:
+        if len(family) < 2:
+            continue
+        options = {
+            code: remaining[code]
+            for code in counts
+            if remaining[code] >= len(family) and all(ok is None or ok(u, code) for u in family)
+        }
+        code = pick(rng, options)
+        pinned.update(dict.fromkeys(family, code))
+        remaining[code] -= len(family)
+    return deal(rng, counts, [u for family in families for u in family], ok, pinned)
+
+
+def family_circumstances(
+    rng: Rng, n: int, prevalence: dict[str, float], not_stated: float, rho: float = 0.45
+) -> dict[str, list[str]]:
+    """Correlated yes/no/not_stated codes for the family of each of n reviews.
+
+    Each circumstance is a latent normal score sharing a common factor (correlation rho);
+    the round(p * n) families with the highest scores are coded "yes", and round(not_stated
+    * n) of the others "not_stated".
+    """
+    common = rng.standard_normal(n)
+    out: dict[str, list[str]] = {}
+    for name, share in prevalence.items():
+        score = math.sqrt(rho) * common + math.sqrt(1 - rho) * rng.standard_normal(n)
+        codes = np.full(n, "no", dtype=object)
+        codes[np.argsort(-score, kind="stable")[: round(share * n)]] = "yes"
+        nos = np.flatnonzero(codes == "no")
+        codes[rng.choice(nos, size=round(not_stated * n), replace=False)] = "not_stated"
+        out[name] = [str(c) for c in codes]
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# The synthetic board catalog
+
+# Boards per region: roughly the number of English safeguarding boards per government
+# office region, plus one board of the 2001-03 SSI region `central`, which only the
+# replication uses (the region code did not exist in later periods).
+CATALOG_REGIONS = {
+    "london": 32,
+    "south_east": 19,
+    "north_west": 22,
+    "south_west": 15,
+    "yorkshire_humber": 15,
+    "west_midlands": 14,
+    "north_east": 12,
+    "east_of_england": 11,
+    "east_midlands": 9,
+    "central": 1,
+}
+
+
+@dataclass(frozen=True)
+class Board:
+    code: str
+    name: str
+    region: str
+    weight: float  # relative number of reviews the board holds in the later periods
+
+
+def board_catalog() -> list[Board]:
+    """150 synthetic boards SYN001-SYN150 with regions in shuffled order (stream 0)."""
+    rng = rng_for(0)
+    regions = [region for region, k in CATALOG_REGIONS.items() for _ in range(k)]
+    regions = [regions[int(i)] for i in rng.permutation(len(regions))]
+    weights = rng.lognormal(0.0, 0.5, size=len(regions))
+    return [
+        Board(f"SYN{i:03d}", f"Synthetic Board {i:03d}", region, round(float(w), 3))
+        for i, (region, w) in enumerate(zip(regions, weights, strict=True), start=1)
+    ]
+
+
+# --------------------------------------------------------------------------------------
+# Recommendations and action plans (wording, agencies, action rows)
+
+TOPICS = (
+    "information sharing when a family moves between areas",
+    "responding to missed health appointments",
+    "the assessment of new partners joining a household",
+    "recording the wishes and feelings of the child",
+    "referrals following incidents of domestic violence",
+    "work with families where neglect is long-standing",
+    "multi-agency strategy discussions",
+    "pre-birth assessment",
+    "the closure and transfer of cases",
+    "injuries to babies who are not yet mobile",
+    "resolving professional disagreements",
+    "children missing from education",
+    "checks on adults with a history of violence",
+    "the involvement of fathers and male carers",
+    "the care of children whose parents misuse drugs or alcohol",
+    "the impact of parental mental ill health on children",
+    "discharge planning from hospital",
+    "the use of interpreters",
+    "compiling and using chronologies",
+    "core group meetings",
+    "child protection conferences",
+    "the contribution of general practitioners to child protection",
+    "out-of-hours services",
+    "private fostering arrangements",
+    "young people at risk of self-harm",
+    "seeing children alone during home visits",
+)
+
+FOCUS_TEMPLATES = {
+    "existing_procedures": (
+        "{who} should review {its} procedures for {topic} and reissue them to all staff.",
+        "{who} should reinforce {its} existing guidance on {topic}.",
+        "{who} should revise {its} procedures on {topic} in the light of this review.",
+    ),
+    "new_procedures": (
+        "{who} should develop a protocol for {topic}.",
+        "{who} should introduce written guidance on {topic}.",
+    ),
+    "other": (
+        "{who} should report on progress with {topic} within six months.",
+        "{who} should consider the resource implications of {topic}.",
+        "{who} should audit a sample of cases involving {topic}.",
+    ),
+    "communication": (
+        "{who} should ensure that information about {topic} is shared promptly with the "
+        "other agencies involved.",
+        "{who} should agree how practitioners communicate with each other about {topic}.",
+    ),
+    "training": (
+        "{who} should provide multi-agency training on {topic}.",
+        "{who} should ensure that staff are trained in {topic}.",
+    ),
+    "assessment": (
+        "{who} should ensure that assessments of children and families address {topic}.",
+        "{who} should ensure that core assessments are completed where {topic} is a concern.",
+    ),
+    "management": (
+        "{who} should ensure that managers monitor practice in {topic}.",
+        "{who} should ensure that managers sign off decisions about {topic}.",
+    ),
+    "risk_assessment": ("{who} should ensure that risk assessments take account of {topic}.",),
+    "supervision": ("{who} should ensure that supervision of practitioners covers {topic}.",),
+    "staff_roles": ("{who} should clarify the role of each practitioner in {topic}.",),
+    "decision_making": (
+        "{who} should ensure that decisions about {topic} are recorded with their reasons.",
+    ),
+    "direct_work": (
+        "{who} should ensure that practitioners speak with children directly about {topic}.",
+    ),
+    "new_staff": ("{who} should review staffing levels for {topic}.",),
+    "staff_knowledge": (
+        "{who} should ensure that practitioners have the knowledge and skills needed for {topic}.",
+    ),
+}
+
+# The agency a recommendation of each focus is directed to (relative weights).
+FOCUS_AGENCIES = {
+    "existing_procedures": {
+        "lscb": 35,
+        "all_agencies": 20,
+        "children_social_care": 20,
+        "health": 12,
+        "police": 8,
+        "education": 5,
+    },
+    "new_procedures": {
+        "lscb": 30,
+        "all_agencies": 20,
+        "children_social_care": 20,
+        "health": 15,
+        "police": 8,
+        "education": 4,
+        "housing": 3,
+    },
+    "other": {
+        "children_social_care": 20,
+        "health": 20,
+        "police": 10,
+        "education": 10,
+        "lscb": 10,
+        "probation": 5,
+        "housing": 5,
+        "other": 15,
+        "not_stated": 5,
+    },
+    "communication": {
+        "all_agencies": 35,
+        "health": 20,
+        "children_social_care": 20,
+        "police": 10,
+        "education": 10,
+        "lscb": 5,
+    },
+    "training": {
+        "lscb": 40,
+        "all_agencies": 25,
+        "health": 15,
+        "children_social_care": 10,
+        "education": 5,
+        "police": 5,
+    },
+    "assessment": {"children_social_care": 60, "health": 20, "all_agencies": 10, "lscb": 10},
+    "management": {
+        "children_social_care": 50,
+        "health": 20,
+        "police": 10,
+        "lscb": 10,
+        "education": 10,
+    },
+    "risk_assessment": {
+        "children_social_care": 40,
+        "police": 20,
+        "probation": 15,
+        "health": 15,
+        "all_agencies": 10,
+    },
+    "supervision": {
+        "children_social_care": 55,
+        "health": 30,
+        "education": 5,
+        "police": 5,
+        "lscb": 5,
+    },
+    "staff_roles": {"health": 30, "children_social_care": 30, "education": 20, "all_agencies": 20},
+    "decision_making": {"children_social_care": 60, "health": 15, "police": 15, "lscb": 10},
+    "direct_work": {"children_social_care": 50, "health": 30, "education": 20},
+    "new_staff": {"children_social_care": 50, "health": 30, "education": 10, "other": 10},
+    "staff_knowledge": {"health": 30, "children_social_care": 30, "education": 20, "lscb": 20},
+}
+
+AGENCY_WORDS = {
+    "children_social_care": ("Children's social care", "its"),
+    "health": ("Health services", "their"),
+    "police": ("The police", "their"),
+    "education": ("Education services", "their"),
+    "all_agencies": ("All agencies", "their"),
+    "probation": ("The probation service", "its"),
+    "housing": ("Housing services", "their"),
+    "other": ("The agency concerned", "its"),
+    "not_stated": ("The relevant agency", "its"),
+}
+
+# Agencies an action is assigned to when it is not tied to a single-agency recommendation.
+ACTION_AGENCIES = {
+    "children_social_care": 35,
+    "health": 25,
+    "police": 12,
+    "education": 12,
+    "lscb": 8,
+    "probation": 3,
+    "housing": 3,
+    "other": 2,
+}
+
+# How an action row answers a yes/no question given the review-level answer.
+YES_NO_GIVEN = {
+    "yes": {"yes": 93, "no": 2, "not_stated": 5},
+    "no": {"yes": 3, "no": 90, "not_stated": 7},
+    "partly": {"yes": 50, "no": 40, "not_stated": 10},
+    "not_applicable": {"yes": 5, "no": 80, "not_stated": 15},
+    None: {"yes": 20, "no": 20, "not_stated": 60},
+}
+
+STATUS_WHEN_DUE = {
+    "completed": 70,
+    "in_progress": 10,
+    "dropped": 6,
+    "not_started": 4,
+    "not_known": 10,
+}
+STATUS_NOT_YET_DUE = {"in_progress": 50, "not_started": 30, "completed": 10, "not_known": 10}
+
+
+def recommendation_rows(
+    rng: Rng, review_id: str, focuses: Iterable[str], board_word: str
+) -> list[dict]:
+    """Numbered recommendation rows with an agency and templated synthetic wording."""
+    rows = []
+    for rec_no, focus in enumerate(focuses, start=1):
+        agency = pick(rng, FOCUS_AGENCIES[focus])
+        who, its = (board_word, "its") if agency == "lscb" else AGENCY_WORDS[agency]
+        templates = FOCUS_TEMPLATES[focus]
+        text = templates[int(rng.integers(len(templates)))].format(
+            who=who, its=its, topic=TOPICS[int(rng.integers(len(TOPICS)))]
+        )
+        rows.append(
+            {
+                "review_id": review_id,
+                "rec_no": rec_no,
+                "focus": focus,
+                "agency": agency,
+                "text": text,
+            }
+        )
+    return rows
+
+
+def yes_no(rng: Rng, answer: str | None) -> str:
+    """An action-level yes/no/not_stated consistent with a review-level answer."""
+    return pick(rng, YES_NO_GIVEN.get(answer, YES_NO_GIVEN[None]))
+
+
+def action_rows(rng: Rng, review: dict, recs: list[dict], n: int, as_of: date) -> list[dict]:
+    """n action-plan rows for a review, coherent with its action-plan answers.
+
+    Actions are linked to recommendations in order when the plan says they are linked;
+    due dates are given when the plan has completion dates; statuses are as at `as_of`.
+    """
+    start = review["report_date"] or add_months(review["incident_date"], 12)
+    linked = review["ap_linked_to_recs"]
+    dated = review["ap_completion_dates"]
+    rows = []
+    for action_no in range(1, n + 1):
+        rec = None
+        if recs and (linked == "yes" or (linked == "partly" and rng.random() < 0.5)):
+            rec = recs[(action_no - 1) * len(recs) // n]
+        if rec is not None and rec["agency"] not in ("lscb", "all_agencies", "not_stated"):
+            agency = rec["agency"]
+        else:
+            agency = pick(rng, ACTION_AGENCIES)
+        due = None
+        if dated == "yes" or (dated == "partly" and rng.random() < 0.5):
+            due = min(add_months(start, int(rng.integers(1, 19))), LATEST_DATE)
+        status = pick(rng, STATUS_WHEN_DUE if (due or start) <= as_of else STATUS_NOT_YET_DUE)
+        status_date = None
+        if status != "not_known":
+            status_date = random_date(rng, start + timedelta(days=1), as_of)
+        rows.append(
+            {
+                "review_id": review["review_id"],
+                "action_no": action_no,
+                "rec_no": rec["rec_no"] if rec else None,
+                "agency": agency,
+                "lead_officer_named": yes_no(rng, review["ap_lead_officer"]),
+                "due_date": due,
+                "outcome_specified": yes_no(rng, review["c8_ap_outcomes"]),
+                "costed": yes_no(rng, review["ap_costed"]),
+                "status": status,
+                "status_date": status_date,
+            }
+        )
+    return rows
+
+
+def band_value(rng: Rng, bands: dict[str, tuple[int, int]], band: str | None) -> int | None:
+    """A whole number drawn uniformly inside a band (None for a blank band)."""
+    if band is None:
+        return None
+    low, high = bands[band]
+    return int(rng.integers(low, high + 1))
+
+
+# --------------------------------------------------------------------------------------
+# Part A: the 2001-03 replication
+
+A_PERIOD = "2001-03"
+# (incident year, report year or None when the report is undated, Table 13 bucket, reviews)
+A_TIMING = (
+    (2001, 2001, "le_6m", 1),
+    (2002, 2002, "le_6m", 2),
+    (2003, 2003, "le_6m", 2),
+    (2001, 2002, "6_12m", 6),
+    (2002, 2002, "6_12m", 3),
+    (2002, 2003, "6_12m", 3),
+    (2003, 2003, "6_12m", 1),
+    (2001, 2002, "12_18m", 1),
+    (2001, 2003, "12_18m", 5),
+    (2002, 2003, "12_18m", 7),
+    (2001, 2003, "gt_18m", 2),
+    (2001, None, "not_dated", 3),
+    (2002, None, "not_dated", 2),
+    (2003, None, "not_dated", 2),
+)
+# Reviews of the study were decided on between April 2001 and March 2003.
+A_DECISION_WINDOW = (date(2001, 4, 1), date(2003, 3, 31))
+A_DECISION_BLANK = 4  # reviews whose decision date is not given
+A_FAMILY_SIZES = (3, 3, 2)  # the reviews with more than one child (45 = 37 + 3 + 3 + 2)
+A_SIBLING_GAP = 10  # months at least between the ages of siblings
+A_STATUS_AS_OF = date(2006, 3, 31)  # action statuses as at the study's follow-up
+A_CIRCUMSTANCES = {
+    "neglect": 0.40,
+    "domestic_violence": 0.45,
+    "parental_substance_misuse": 0.40,
+    "parental_mental_ill_health": 0.33,
+}
+
+
+def ranges(spec: str) -> dict[str, tuple[int, int]]:
+    """Parse "code:low-high code:low-high ..." into {code: (low, high)}."""
+    out = {}
+    for item in spec.split():
+        code, span = item.rsplit(":", 1)
+        low, high = span.split("-")
+        out[code] = (int(low), int(high))
+    return out
+
+
+# Sampling ranges inside the bands of the tabulation rules (narrower at the open ends).
+AGE_MONTHS = ranges(
+    "0_2m:0-2 3_5m:3-5 6_11m:6-11 1_2:12-35 3_4:36-59 5_10:60-131 11_14:132-179 "
+    "15:180-191 16:192-203 17:204-215"
+)
+PAGES = ranges("0_30:8-30 31_50:31-50 51_75:51-75 76_100:76-100 over_100:101-160")
+RECOMMENDATIONS = ranges("0_10:2-10 11_20:11-20 21_40:21-40 41_60:41-60 61_80:61-80 over_80:81-120")
+ACTION_POINTS = ranges(
+    "none:0-0 1_10:2-10 11_20:11-20 21_40:21-40 41_60:41-60 61_80:61-80 81_plus:81-110"
+)
+
+C8_COLUMNS = [
+    c["name"] for c in FRAME["sheets"]["reviews"]["columns"] if c["name"].startswith("c8_")
+]
+AP_COLUMNS = [
+    c["name"] for c in FRAME["sheets"]["reviews"]["columns"] if c["name"].startswith("ap_")
+]
+
+
+def published() -> dict[str, dict]:
+    """Published counts by table id: {code: count}, or {item: {response: count}}."""
+    tables = json.loads(PUBLISHED_PATH.read_text(encoding="utf-8"))["tables"]
+    out: dict[str, dict] = {}
+    for table in tables:
+        rows = table["rows"] + table.get("summaries", [])
+        if "columns" in table:
+            out[table["id"]] = {row["code"]: row["counts"] for row in rows}
+        else:
+            out[table["id"]] = {row["code"]: row["count"] for row in table["rows"]}
+    return out
+
+
+def a_dates(rng: Rng, incident_year: int, report_year: int | None, bucket: str):
+    """(incident, decision, report) dates for a review, by rejection sampling."""
+    while True:
+        incident = random_date(rng, date(incident_year, 1, 1), date(incident_year, 12, 31))
+        decision = incident + timedelta(days=int(rng.integers(7, 92)))
+        if not A_DECISION_WINDOW[0] <= decision <= A_DECISION_WINDOW[1]:
+            continue
+        if report_year is None:
+            return incident, decision, None
+        report = random_date(rng, date(report_year, 1, 1), date(report_year, 12, 31))
+        if report >= decision and completion_bucket(incident, report) == bucket:
+            return incident, decision, report
+
+
+def a_ages(rng: Rng, pub: dict, families: list[list[int]]) -> list[int]:
+    """Ages in months with the Table 2 band counts; siblings at least A_SIBLING_GAP apart."""
+    bands = {
+        **pub["t02b_age_under_1"],
+        **{b: k for b, k in pub["t02_age"].items() if b in AGE_MONTHS},
+    }
+    pool = [band_value(rng, AGE_MONTHS, band) for band, k in bands.items() for _ in range(k)]
+    while True:
+        ages = [pool[int(i)] for i in rng.permutation(len(pool))]
+        if all(
+            abs(ages[a] - ages[b]) >= A_SIBLING_GAP
+            for family in families
+            for a in family
+            for b in family
+            if a < b
+        ):
+            return ages
+
+
+def build_replication(boards: list[Board]) -> dict[str, pl.DataFrame]:
+    """The 2001-03 replication submission (stream 1)."""
+    rng = rng_for(1)
+    pub = published()
+    reviews = _a_reviews(rng, pub, boards)
+    children = _a_children(rng, pub, reviews)
+    recommendations, actions = _a_recommendations_and_actions(rng, pub, reviews)
+    return frames(
+        {
+            "reviews": reviews,
+            "children": children,
+            "recommendations": recommendations,
+            "actions": actions,
+        }
+    )
+
+
+def _a_reviews(rng: Rng, pub: dict, boards: list[Board]) -> list[dict]:
+    plan = [(iy, ry, b) for iy, ry, b, k in A_TIMING for _ in range(k)]
+    dates = sorted(a_dates(rng, *cell) for cell in plan)
+    n = len(dates)
+    units = range(n)
+    no_decision = set(rng.choice(n, size=A_DECISION_BLANK, replace=False).tolist())
+    reviews = [
+        {
+            "review_id": f"R{A_PERIOD}-{i + 1:04d}",
+            "period": A_PERIOD,
+            "incident_date": inc,
+            "decision_date": None if i in no_decision else dec,
+            "report_date": rep,
+        }
+        for i, (inc, dec, rep) in enumerate(dates)
+    ]
+
+    regions = deal(rng, pub["t10_region"], units)
+    by_region: dict[str, list[Board]] = {}
+    for board in boards:
+        by_region.setdefault(board.region, []).append(board)
+    stated = [b for b in boards if b.region != "central"]
+    authors = deal(rng, pub["t14_author_status"], units)
+    pages = deal(rng, pub["t15_report_length"], units)
+    for i, review in enumerate(reviews):
+        choices = by_region.get(regions[i], stated)
+        board = choices[int(rng.integers(len(choices)))]
+        review.update(
+            board_code=board.code,
+            board_name=board.name,
+            region=regions[i],
+            author_status=authors[i],
+            report_pages=band_value(rng, PAGES, pages[i]),
+        )
+
+    # Recommendations (Table 17) summing to the Table 18 total; action points (Table 19)
+    # rank-correlated with them.
+    rec_bands = deal(rng, pub["t17_recommendations_total"], units)
+    totals = {
+        i: None if b == "not_known" else band_value(rng, RECOMMENDATIONS, b)
+        for i, b in rec_bands.items()
+    }
+    target = sum(pub["t18_recommendation_focus"].values())
+    while (gap := target - sum(t for t in totals.values() if t is not None)) != 0:
+        step = 1 if gap > 0 else -1
+        movable = [
+            i
+            for i, t in totals.items()
+            if t is not None
+            and RECOMMENDATIONS[rec_bands[i]][0] <= t + step <= RECOMMENDATIONS[rec_bands[i]][1]
+        ]
+        totals[movable[int(rng.integers(len(movable)))]] += step
+    ap_bands = dict(pub["t19_action_points_total"])
+    unknown_ap = rng.choice(n, size=ap_bands.pop("not_known"), replace=False).tolist()
+    known = [i for i in units if i not in unknown_ap]
+    key = {i: (totals[i] if totals[i] is not None else 15) + rng.normal(0, 8) for i in known}
+    band_list = [b for b, k in ap_bands.items() for _ in range(k)]
+    action_band = dict(zip(sorted(known, key=key.get), band_list, strict=True))
+    for i, review in enumerate(reviews):
+        review["recommendations_total"] = totals[i]
+        review["action_points_total"] = band_value(rng, ACTION_POINTS, action_band.get(i))
+
+    # Chapter 8 compliance and action-plan answers, with a few coherence pins.
+    no_plan = next(i for i, b in action_band.items() if b == "none")
+    not_clear = set(unknown_ap[:4])
+    no_recs = next(i for i, b in rec_bands.items() if b == "not_known")
+    pins: dict[str, dict[int, str]] = {col: {} for col in C8_COLUMNS + AP_COLUMNS}
+    for col in (
+        "c8_ap_who_when",
+        "c8_ap_outcomes",
+        "c8_ap_review_outcomes",
+        "ap_part_of_overview",
+        "ap_linked_to_recs",
+        "ap_lead_officer",
+        "ap_completion_dates",
+        "ap_costed",
+    ):
+        pins[col][no_plan] = "no"
+    pins["ap_single_plan"][no_plan] = "missing"
+    for col in AP_COLUMNS[1:]:
+        pins[col].update(dict.fromkeys(not_clear, "not_clear"))
+    pins["c8_recs_beyond_agency"][no_recs] = "not_stated"
+
+    def ok(i: int, code: str) -> bool:  # an unclear action plan does not say who and when
+        return not (i in not_clear and code == "yes")
+
+    for col in C8_COLUMNS:
+        answers = deal(
+            rng,
+            pub["t16_chapter8_compliance"][col],
+            units,
+            ok if col == "c8_ap_who_when" else None,
+            pins[col],
+        )
+        for i, review in enumerate(reviews):
+            review[col] = answers[i]
+    for col in AP_COLUMNS:
+        answers = deal(rng, pub["t20_action_plans"][col], units, None, pins[col])
+        for i, review in enumerate(reviews):
+            review[col] = None if answers[i] == "missing" else answers[i]
+    return reviews
+
+
+def _a_children(rng: Rng, pub: dict, reviews: list[dict]) -> list[dict]:
+    n = len(reviews)
+    sizes = [1] * n
+    for i, size in zip(
+        rng.choice(n, size=len(A_FAMILY_SIZES), replace=False).tolist(), A_FAMILY_SIZES, strict=True
+    ):
+        sizes[i] = size
+    families: list[list[int]] = []
+    for size in sizes:
+        start = sum(len(f) for f in families)
+        families.append(list(range(start, start + size)))
+    kids = range(sum(sizes))
+    single = {f[0] for f in families if len(f) == 1}
+
+    ages = a_ages(rng, pub, families)
+    incident = deal_families(
+        rng,
+        pub["t07_incident_type"],
+        families,
+        lambda u, c: c != "suicide" or (u in single and ages[u] >= 144),
+    )
+    register = deal_families(rng, pub["t08_cp_register"], families)
+    on_register = [u for u in kids if register[u] == "on_register"]
+    legal_pins = {on_register[int(rng.integers(len(on_register)))]: "interim_care_order"}
+    legal_pins.update({u: "not_recorded" for u in kids if register[u] == "not_recorded"})
+    legal = deal(
+        rng,
+        pub["t09_legal_status"],
+        kids,
+        lambda u, c: c != "interim_care_order" or register[u] != "on_register",
+        legal_pins,
+    )
+    gender = deal(rng, pub["t03_gender"], kids)
+    disability = deal(rng, pub["t06_disability"], kids, lambda u, c: c != "yes" or ages[u] >= 12)
+
+    # Ethnicity is shared by siblings; a stated parent ethnicity matches the children's.
+    parent_counts = dict(pub["t05_parent_ethnicity"])
+    parent_counts.pop("not_stated")
+    while True:
+        ethnicity = deal_families(rng, pub["t04_child_ethnicity"], families)
+        parent: dict[int, str] = {}
+        for code, k in parent_counts.items():
+            candidates = [i for i in range(n) if ethnicity[families[i][0]] == code]
+            if len(candidates) < k:
+                break
+            parent.update(
+                dict.fromkeys(
+                    (candidates[int(j)] for j in rng.choice(len(candidates), k, replace=False)),
+                    code,
+                )
+            )
+        else:
+            break
+    circumstances = family_circumstances(rng, n, A_CIRCUMSTANCES, not_stated=0.08)
+
+    children = []
+    for i, (review, family) in enumerate(zip(reviews, families, strict=True)):
+        review["parent_ethnicity"] = parent.get(i, "not_stated")
+        for j, u in enumerate(family, start=1):
+            children.append(
+                {
+                    "child_id": f"C{review['review_id'][1:]}-{j}",
+                    "review_id": review["review_id"],
+                    "age_months": ages[u],
+                    "gender": gender[u],
+                    "ethnicity": ethnicity[u],
+                    "disability": disability[u],
+                    "incident_type": incident[u],
+                    "cp_register": register[u],
+                    "legal_status": legal[u],
+                    **{name: codes[i] for name, codes in circumstances.items()},
+                }
+            )
+    return children
+
+
+def _a_recommendations_and_actions(rng: Rng, pub: dict, reviews: list[dict]):
+    focus_pool = [f for f, k in pub["t18_recommendation_focus"].items() for _ in range(k)]
+    focus_pool = [focus_pool[int(i)] for i in rng.permutation(len(focus_pool))]
+    recommendations, actions = [], []
+    for review in reviews:
+        total = review["recommendations_total"] or 0
+        focuses, focus_pool = focus_pool[:total], focus_pool[total:]
+        recs = recommendation_rows(rng, review["review_id"], focuses, "The ACPC")
+        recommendations += recs
+        if review["action_points_total"]:
+            actions += action_rows(rng, review, recs, review["action_points_total"], A_STATUS_AS_OF)
+    assert not focus_pool
+    return recommendations, actions
+
+
+# --------------------------------------------------------------------------------------
+# Output
+
+
+def frames(rows: dict[str, list[dict]]) -> dict[str, pl.DataFrame]:
+    """DataFrames with every coding-frame column, in frame order and frame types."""
+    out = {}
+    for sheet in SHEETS:
+        columns = FRAME["sheets"][sheet]["columns"]
+        schema = {c["name"]: POLARS_TYPES[c["type"]] for c in columns}
+        out[sheet] = pl.DataFrame(
+            [{name: row.get(name) for name in schema} for row in rows[sheet]],
+            schema=schema,
+            orient="row",
+        )
+    return out
+
+
+def write_csv_submission(folder: Path, sheets: dict[str, pl.DataFrame]) -> None:
+    """One CSV per sheet: UTF-8, comma separated, ISO dates, blanks as empty fields."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for name, df in sheets.items():
+        df.write_csv(folder / f"{name}.csv", date_format="%Y-%m-%d")
+
+
+def write_catalog(path: Path, boards: list[Board]) -> None:
+    pl.DataFrame(
+        [{"board_code": b.code, "board_name": b.name, "region": b.region} for b in boards]
+    ).write_csv(path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HERE, help="output folder")
+    out = parser.parse_args(argv).out
+    (out / "submissions").mkdir(parents=True, exist_ok=True)
+    boards = board_catalog()
+    write_catalog(out / "boards.csv", boards)
+    write_csv_submission(out / "submissions" / f"{A_PERIOD}-replication", build_replication(boards))
+
+
+if __name__ == "__main__":
+    main()
