@@ -115,7 +115,13 @@ def _decode_csv(path: Path, sheet: str) -> tuple[str | None, pl.DataFrame]:
 
 def _read_csv_text(text: str, name: str, sheet: str) -> tuple[pl.DataFrame | None, pl.DataFrame]:
     if not text.strip():
-        return None, issue("empty_sheet", f"{name} is empty (no header row)", sheet=sheet)
+        required = frame().sheets[sheet].required
+        return None, issue(
+            "empty_sheet",
+            f"{name} is empty (no header row)" + ("" if required else "; read as no rows"),
+            sheet=sheet,
+            severity=ERROR if required else WARNING,
+        )
     try:
         df = pl.read_csv(
             text.encode("utf-8"),

@@ -11,7 +11,10 @@ Layers (jaffle_shop style):
 
 from __future__ import annotations
 
+import hashlib
+
 import duckdb
+import polars as pl
 
 from warehouse.frame import CodingFrame, frame
 
@@ -60,26 +63,67 @@ def ddl_statements(cf: CodingFrame | None = None) -> list[str]:
     return statements
 
 
+def _schema_fingerprint(statements: list[str], cf: CodingFrame) -> str:
+    text = "\n".join(statements) + repr(cf)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection, cf: CodingFrame | None = None) -> None:
-    """Create every table if missing and refresh the ref_* tables from the coding frame."""
+    """Create every table if missing and refresh the ref_* tables from the coding frame.
+
+    Cheap when nothing changed: a fingerprint of the DDL and the frame is kept in
+    warehouse_meta, so every connection can call this.
+    """
     cf = cf or frame()
-    for statement in ddl_statements(cf):
-        con.execute(statement)
-    codes = [
-        (list_name, i, c.code, c.label)
-        for list_name, items in cf.code_lists.items()
-        for i, c in enumerate(items, start=1)
-    ]
-    columns = [
-        (sheet.name, i, c.name, c.type, c.codes, c.required, c.title, c.note)
-        for sheet in cf.sheets.values()
-        for i, c in enumerate(sheet.columns, start=1)
-    ]
-    con.execute("DELETE FROM ref_codes")
-    con.executemany("INSERT INTO ref_codes VALUES (?, ?, ?, ?)", codes)
-    con.execute("DELETE FROM ref_columns")
-    con.executemany("INSERT INTO ref_columns VALUES (?, ?, ?, ?, ?, ?, ?, ?)", columns)
-    con.execute(
-        "INSERT OR REPLACE INTO warehouse_meta VALUES ('coding_frame_version', ?)",
-        [str(cf.version)],
-    )
+    statements = ddl_statements(cf)
+    fingerprint = _schema_fingerprint(statements, cf)
+    try:
+        done = con.execute(
+            "SELECT value FROM warehouse_meta WHERE key = 'schema_fingerprint'"
+        ).fetchall()
+        if done and done[0][0] == fingerprint:
+            return
+    except duckdb.CatalogException:
+        pass  # a new warehouse
+    con.begin()
+    try:
+        for statement in statements:
+            con.execute(statement)
+        codes = pl.DataFrame(
+            [
+                (list_name, i, c.code, c.label)
+                for list_name, items in cf.code_lists.items()
+                for i, c in enumerate(items, start=1)
+            ],
+            schema=["list_name", "ordinal", "code", "label"],
+            orient="row",
+        )
+        columns = pl.DataFrame(
+            [
+                (sheet.name, i, c.name, c.type, c.codes, c.required, c.title, c.note)
+                for sheet in cf.sheets.values()
+                for i, c in enumerate(sheet.columns, start=1)
+            ],
+            schema=["sheet", "ordinal", "name", "type", "code_list", "required", "label", "note"],
+            orient="row",
+        )
+        con.execute("DELETE FROM ref_codes")
+        con.register("frame_codes", codes)
+        con.execute("INSERT INTO ref_codes BY NAME SELECT * FROM frame_codes")
+        con.unregister("frame_codes")
+        con.execute("DELETE FROM ref_columns")
+        con.register("frame_columns", columns)
+        con.execute("INSERT INTO ref_columns BY NAME SELECT * FROM frame_columns")
+        con.unregister("frame_columns")
+        con.execute(
+            "INSERT OR REPLACE INTO warehouse_meta VALUES ('coding_frame_version', ?)",
+            [str(cf.version)],
+        )
+        con.execute(
+            "INSERT OR REPLACE INTO warehouse_meta VALUES ('schema_fingerprint', ?)",
+            [fingerprint],
+        )
+        con.commit()
+    except Exception:
+        con.rollback()
+        raise

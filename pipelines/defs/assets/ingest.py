@@ -32,7 +32,7 @@ def staged_submission(
         )
     with warehouse.get_connection() as con:
         receipt = load.receive(
-            con, path, warehouse.archive, config.submitted_by or None, run_id=context.run_id
+            con, path, warehouse.archive, config.submitted_by or None, run_id=context.run.run_id
         )
         counts = load.stage(con, receipt)
     return dg.MaterializeResult(
