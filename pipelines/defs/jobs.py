@@ -4,12 +4,10 @@ import dagster as dg
 
 from pipelines.defs.assets.ingest import published_submission, staged_submission
 from pipelines.defs.assets.marts import study_tables, warehouse_snapshot
-from pipelines.defs.partitions import submissions
 
 ingest_submission_job = dg.define_asset_job(
     "ingest_submission",
     selection=dg.AssetSelection.assets(staged_submission, published_submission),
-    partitions_def=submissions,
     description="Stage, check and publish one submission (write-audit-publish).",
 )
 
