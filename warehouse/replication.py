@@ -162,7 +162,10 @@ def summary_line(rows: pl.DataFrame) -> str:
     unpublished = rows.filter(pl.col("published_count").is_null() & ~pl.col("count_match")).height
     n_failed = rows.filter(~pl.col("n_match")).select("table_id").n_unique()
     errata = rows.filter(pl.col("percent_status") == PERCENT_ERRATUM).height
-    differs = rows.filter(pl.col("percent_status") == PERCENT_DIFFERS).height
+    # A percentage that differs because its count does is not counted twice.
+    differs = rows.filter(
+        (pl.col("percent_status") == PERCENT_DIFFERS) & pl.col("count_match")
+    ).height
     parts = [
         f"all {total} published counts reproduced"
         if failed_counts == 0
@@ -195,17 +198,19 @@ def replication_report(con: duckdb.DuckDBPyConnection) -> str:
             f"(n published {_fmt(first['published_n'])}, computed {_fmt(first['computed_n'])})"
             f"{n_note}"
         )
+        # A crosstab row's label is shown once, on its first cell.
+        previous = part["row_code"].shift(1).to_list()
         cells = [
             (
                 row["row_code"] + (f"/{row['column_code']}" if row["column_code"] else ""),
-                (row["row_label"] or "")[:44],
+                "" if row["row_code"] == before else (row["row_label"] or "")[:44],
                 _fmt(row["published_count"]),
                 _fmt(row["computed_count"]),
                 _fmt(row["published_percent"], "%"),
                 _fmt(row["computed_percent"], "%"),
                 _marker(row),
             )
-            for row in part.iter_rows(named=True)
+            for row, before in zip(part.iter_rows(named=True), previous, strict=True)
         ]
         widths = [max(len(str(c[i])) for c in [*cells, headers]) for i in range(6)]
         for cell in [headers, *cells]:

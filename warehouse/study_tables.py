@@ -60,6 +60,7 @@ LONG_SCHEMA: dict[str, pl.DataType] = {
     "percent": pl.Int64(),
 }
 
+_TABLE_ID = re.compile(r"t[0-9]{2}[a-z]?_[a-z0-9_]+")
 _HEADER = re.compile(r"^--\s*(id|title|unit|row_header|kind|percent):\s*(.+?)\s*$")
 
 
@@ -96,6 +97,9 @@ def parse_table(path: Path) -> StudyTable:
         raise ValueError(f"{path.name}: header lacks {', '.join(sorted(missing))}")
     if meta["id"] != path.stem:
         raise ValueError(f"{path.name}: header id {meta['id']!r} differs from the file name")
+    if not _TABLE_ID.fullmatch(meta["id"]):
+        # The id becomes a CTE name in the combined statement, so it must be a plain name.
+        raise ValueError(f"{path.name}: {meta['id']!r} is not an id like t02_age")
     return StudyTable(
         id=meta["id"],
         title=meta["title"],
