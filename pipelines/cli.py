@@ -140,7 +140,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         except WarehouseBusy:
             con = None
     try:
-        sheets, issues = check_submission(con, path)
+        sheets, issues = check_submission(con, path, expectations=True)
     finally:
         if con is not None:
             con.close()

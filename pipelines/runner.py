@@ -22,7 +22,7 @@ from pipelines.defs.assets.ingest import (  # noqa: E402
     SubmissionConfig,
     published_submission,
     staged_submission,
-    staged_submission_passes_rules,
+    staged_submission_checks,
 )
 from pipelines.defs.assets.marts import study_tables, warehouse_snapshot  # noqa: E402
 from pipelines.defs.partitions import submissions  # noqa: E402
@@ -74,7 +74,7 @@ def ingest_one(
     instance.add_dynamic_partitions(submissions.name, [key])
     config = SubmissionConfig(path=str(path), submitted_by=submitted_by or "")
     result = dg.materialize(
-        [staged_submission, staged_submission_passes_rules, published_submission],
+        [staged_submission, staged_submission_checks, published_submission],
         partition_key=key,
         run_config={"ops": {"staged_submission": {"config": config.model_dump()}}, **QUIET},
         resources={"warehouse": warehouse},

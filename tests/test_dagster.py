@@ -15,7 +15,7 @@ import pytest
 from pipelines.defs.assets.ingest import (
     published_submission,
     staged_submission,
-    staged_submission_passes_rules,
+    staged_submission_checks,
 )
 from pipelines.defs.assets.marts import study_tables, warehouse_snapshot
 from pipelines.defs.partitions import submissions
@@ -26,7 +26,7 @@ from warehouse.db import snapshot_path
 from warehouse.load import partition_key
 
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-INGEST = [staged_submission, staged_submission_passes_rules, published_submission]
+INGEST = [staged_submission, staged_submission_checks, published_submission]
 
 
 def run_config(path: Path) -> dict:
@@ -65,8 +65,8 @@ def test_asset_graph_materialises_on_a_temp_warehouse(
         instance=instance,
     )
     assert result.success
-    checks = result.get_asset_check_evaluations()
-    assert [c.passed for c in checks] == [True]
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    assert checks == {"passes_rules": True, "meets_expectations": True}
     marts = dg.materialize(
         [study_tables, warehouse_snapshot], resources={"warehouse": warehouse}, instance=instance
     )
@@ -100,7 +100,8 @@ def test_failing_check_blocks_publication(
         raise_on_error=False,
     )
     assert not result.success
-    assert [c.passed for c in result.get_asset_check_evaluations()] == [False]
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    assert checks == {"passes_rules": False, "meets_expectations": False}
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "published_submission" not in materialized
     con = duckdb.connect(str(warehouse.file), read_only=True)

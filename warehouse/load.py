@@ -119,10 +119,21 @@ def receive(
     return Receipt(submission_id, sha, path.name, kind, stored)
 
 
+def merge_issues(found: pl.DataFrame, extra: pl.DataFrame) -> pl.DataFrame:
+    """Add issues, skipping any at a cell that already has an error (the first is clearer)."""
+    key = ["sheet", "row_number", "column_name"]
+    reported = found.filter(pl.col("severity") == ERROR).select(key).unique()
+    return combine([found, extra.join(reported, on=key, how="anti", nulls_equal=True)])
+
+
 def check_submission(
-    con: duckdb.DuckDBPyConnection | None, path: Path
+    con: duckdb.DuckDBPyConnection | None, path: Path, *, expectations: bool = False
 ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
-    """Read, type and check a submission: typed frames and every issue found."""
+    """Read, type and check a submission: typed frames and every issue found.
+
+    With ``expectations``, the Great Expectations suites run too, as the ingest's blocking
+    check does (``scr validate`` gives the same verdict as ``scr ingest``).
+    """
     cf = frame()
     raw = read_submission(path, cf)
     typed = coerce_submission(raw, cf)
@@ -137,7 +148,12 @@ def check_submission(
     sheets = {
         name: typed.sheets.get(name, empty_sheet_frame(cf.sheets[name])) for name in CORE_SHEETS
     }
-    return sheets, combine(parts)
+    found = combine(parts)
+    if expectations and "reviews" in typed.sheets:
+        from warehouse.expectations import expectation_issues
+
+        found = merge_issues(found, expectation_issues(sheets, con))
+    return sheets, found
 
 
 def stage(con: duckdb.DuckDBPyConnection, receipt: Receipt) -> dict[str, int]:
@@ -174,6 +190,36 @@ def stage(con: duckdb.DuckDBPyConnection, receipt: Receipt) -> dict[str, int]:
         con.rollback()
         raise
     return {name: sheets[name].height for name in CORE_SHEETS} | summarise(found)
+
+
+def staged_sheets(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, pl.DataFrame]:
+    """The typed rows of a staged submission, with ``_row`` as when they were read."""
+    return {
+        name: query_frame(
+            con,
+            f"SELECT * EXCLUDE (submission_id) FROM stg_{name} WHERE submission_id = ? "
+            "ORDER BY row_number",
+            [submission_id],
+        ).rename({"row_number": "_row"})
+        for name in CORE_SHEETS
+    }
+
+
+def audit_expectations(con: duckdb.DuckDBPyConnection, submission_id: str) -> pl.DataFrame:
+    """Run the GX suites on the staged rows; record new problems in stg_issues."""
+    from warehouse.expectations import expectation_issues
+
+    found = expectation_issues(staged_sheets(con, submission_id), con)
+    existing = staged_issues(con, submission_id)
+    new = merge_issues(existing, found).slice(existing.height)
+    if new.height:
+        con.register("gx_issues", new.with_columns(pl.lit(submission_id).alias("submission_id")))
+        con.execute(
+            f"INSERT INTO stg_issues (submission_id, {ISSUE_FIELDS}) "
+            f"SELECT submission_id, {ISSUE_FIELDS} FROM gx_issues"
+        )
+        con.unregister("gx_issues")
+    return found
 
 
 def staged_issues(con: duckdb.DuckDBPyConnection, submission_id: str) -> pl.DataFrame:

@@ -33,7 +33,9 @@ def _duplicates(df: pl.DataFrame, sheet: str, key: list[str]) -> pl.DataFrame:
 
 
 def _orphans(df: pl.DataFrame, sheet: str, review_ids: pl.Series) -> pl.DataFrame:
-    rows = df.filter(pl.col("review_id").is_not_null() & ~pl.col("review_id").is_in(review_ids.implode()))
+    rows = df.filter(
+        pl.col("review_id").is_not_null() & ~pl.col("review_id").is_in(review_ids.implode())
+    )
     return cell_issues(
         rows,
         sheet=sheet,
@@ -221,7 +223,9 @@ def completeness_warnings(sheets: dict[str, pl.DataFrame]) -> pl.DataFrame:
             )
         )
     if children is not None:
-        childless = reviews.filter(~pl.col("review_id").is_in(children["review_id"].drop_nulls().implode()))
+        childless = reviews.filter(
+            ~pl.col("review_id").is_in(children["review_id"].drop_nulls().implode())
+        )
         parts.append(
             cell_issues(
                 childless,

@@ -1,8 +1,10 @@
 """Write-audit-publish of one submission: stage it, check it (blocking), publish it."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 
 from pipelines.defs.partitions import submissions
 from pipelines.defs.resources import WarehouseResource
@@ -45,34 +47,57 @@ def staged_submission(
     )
 
 
-@dg.asset_check(
-    asset=staged_submission,
-    blocking=True,
-    partitions_def=submissions,
-    description="No error in the staged submission: types, codes, required "
-    "columns, unique keys, links between sheets, the frame's rules.",
+RULES_CHECK = "passes_rules"
+EXPECTATIONS_CHECK = "meets_expectations"
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            RULES_CHECK,
+            asset=staged_submission,
+            blocking=True,
+            partitions_def=submissions,
+            description="Types, codes, required and unknown columns, unique keys, links "
+            "between sheets and the coding frame's rules (row-level report).",
+        ),
+        dg.AssetCheckSpec(
+            EXPECTATIONS_CHECK,
+            asset=staged_submission,
+            blocking=True,
+            partitions_def=submissions,
+            description="The Great Expectations suites in expectations/ (one per sheet, two "
+            "cross-sheet), run on the staged rows.",
+        ),
+    ],
 )
-def staged_submission_passes_rules(
+def staged_submission_checks(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
-) -> dg.AssetCheckResult:
+) -> Iterator[dg.AssetCheckResult]:
+    """Audit the staged submission; any failure rejects it whole (nothing is published)."""
     with warehouse.get_connection() as con:
         submission_id = load.submission_for_run(con, context.run.run_id)
         if submission_id is None:
-            return dg.AssetCheckResult(passed=False, metadata={"reason": "nothing staged"})
-        issues = load.staged_issues(con, submission_id)
-        errors = issues.filter(issues["severity"] == "error")
-        if errors.height:
-            lines = load.reject(con, submission_id)
-            return dg.AssetCheckResult(
-                passed=False,
-                metadata={
-                    "submission_id": submission_id,
-                    "errors": errors.height,
-                    "report": dg.MetadataValue.md("\n".join(f"- {x}" for x in lines)),
-                },
-            )
-    return dg.AssetCheckResult(
-        passed=True, metadata={"submission_id": submission_id, "warnings": issues.height}
+            raise dg.Failure("no staged submission for this run")
+        rule_errors = load.staged_issues(con, submission_id).filter(pl.col("severity") == "error")
+        gx_errors = load.audit_expectations(con, submission_id).filter(
+            pl.col("severity") == "error"
+        )
+        lines = load.reject(con, submission_id) if rule_errors.height or gx_errors.height else []
+    report = dg.MetadataValue.md("\n".join(f"- {x}" for x in lines) or "no problems")
+    yield dg.AssetCheckResult(
+        check_name=RULES_CHECK,
+        passed=rule_errors.height == 0,
+        metadata={"submission_id": submission_id, "errors": rule_errors.height, "report": report},
+    )
+    yield dg.AssetCheckResult(
+        check_name=EXPECTATIONS_CHECK,
+        passed=gx_errors.height == 0,
+        metadata={
+            "submission_id": submission_id,
+            "failing_cells": gx_errors.height,
+            "failed_expectations": gx_errors["rule"].unique().sort().to_list(),
+        },
     )
 
 
