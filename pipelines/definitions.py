@@ -7,13 +7,13 @@ from pipelines.defs.assets.ingest import (
     staged_submission,
     staged_submission_checks,
 )
-from pipelines.defs.assets.marts import study_tables, warehouse_snapshot
+from pipelines.defs.assets.marts import data_quality, study_tables, warehouse_snapshot
 from pipelines.defs.jobs import ingest_submission_job, refresh_marts_job
 from pipelines.defs.resources import default_warehouse
 from pipelines.defs.sensors import inbox_sensor
 
 INGEST_ASSETS = [staged_submission, staged_submission_checks, published_submission]
-MART_ASSETS = [study_tables, warehouse_snapshot]
+MART_ASSETS = [study_tables, data_quality, warehouse_snapshot]
 
 defs = dg.Definitions(
     assets=[staged_submission, published_submission, *MART_ASSETS],

@@ -24,7 +24,7 @@ from pipelines.defs.assets.ingest import (  # noqa: E402
     staged_submission,
     staged_submission_checks,
 )
-from pipelines.defs.assets.marts import study_tables, warehouse_snapshot  # noqa: E402
+from pipelines.defs.assets.marts import data_quality, study_tables, warehouse_snapshot  # noqa: E402
 from pipelines.defs.partitions import submissions  # noqa: E402
 from pipelines.defs.resources import WarehouseResource  # noqa: E402
 from warehouse import load  # noqa: E402
@@ -101,7 +101,7 @@ def ingest_one(
 
 def refresh_marts(warehouse: WarehouseResource, instance: dg.DagsterInstance) -> None:
     result = dg.materialize(
-        [study_tables, warehouse_snapshot],
+        [study_tables, data_quality, warehouse_snapshot],
         run_config=QUIET,
         resources={"warehouse": warehouse},
         instance=instance,
@@ -118,6 +118,9 @@ def ingest(
     warehouse = WarehouseResource(path=str(warehouse_file))
     instance = _instance()
     with writer_lock(warehouse.file):
+        if warehouse.file.exists():
+            with warehouse.get_connection() as con:
+                load.recover_interrupted(con)
         outcomes = [ingest_one(p, warehouse, instance, submitted_by) for p in paths]
         refresh_marts(warehouse, instance)
     return outcomes

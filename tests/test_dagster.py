@@ -17,7 +17,7 @@ from pipelines.defs.assets.ingest import (
     staged_submission,
     staged_submission_checks,
 )
-from pipelines.defs.assets.marts import study_tables, warehouse_snapshot
+from pipelines.defs.assets.marts import data_quality, study_tables, warehouse_snapshot
 from pipelines.defs.partitions import submissions
 from pipelines.defs.resources import WarehouseResource
 from pipelines.defs.sensors import inbox_sensor
@@ -44,6 +44,7 @@ def test_definitions_load() -> None:
         "published_submission",
         "study_tables",
         "warehouse_snapshot",
+        "data_quality",
     }
     assert defs.resolve_job_def("ingest_submission") is not None
     assert defs.resolve_sensor_def("inbox_sensor") is not None
@@ -68,12 +69,16 @@ def test_asset_graph_materialises_on_a_temp_warehouse(
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
     assert checks == {"passes_rules": True, "meets_expectations": True}
     marts = dg.materialize(
-        [study_tables, warehouse_snapshot], resources={"warehouse": warehouse}, instance=instance
+        [study_tables, data_quality, warehouse_snapshot],
+        resources={"warehouse": warehouse},
+        instance=instance,
     )
     assert marts.success
     con = duckdb.connect(str(snapshot_path(warehouse.file)), read_only=True)
     try:
         assert con.execute("SELECT count(*) FROM reviews").fetchall() == [(2,)]
+        ethnicity = "SELECT sum(n)::INT FROM mart_data_quality WHERE field = 'ethnicity'"
+        assert con.execute(ethnicity).fetchall() == [(2,)]
         assert con.execute(
             "SELECT count(DISTINCT period) FROM mart_study_tables WHERE period IS NOT NULL"
         ).fetchall() == [(1,)]

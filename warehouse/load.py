@@ -421,6 +421,39 @@ def publish(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, int
     return counts | review_counts
 
 
+def recover_interrupted(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Close ledger entries of ingests that died before a decision (e.g. a killed process).
+
+    Their staged rows are dropped; the core tables were never touched, since publishing is
+    one transaction. Call only while holding the writer lock.
+    """
+    stale = [
+        row[0]
+        for row in con.execute(
+            "SELECT submission_id FROM submissions WHERE status IN ('received', 'staged')"
+        ).fetchall()
+    ]
+    for submission_id in stale:
+        con.begin()
+        try:
+            _clear_staging(con, submission_id)
+            con.execute(
+                "UPDATE submissions SET status = 'interrupted', decided_at = ?, report = ? "
+                "WHERE submission_id = ?",
+                [
+                    dt.datetime.now(),
+                    json.dumps({"status": "interrupted", "lines": [
+                        "the ingest stopped before a decision; nothing was loaded from it"]}),
+                    submission_id,
+                ],
+            )
+            con.commit()
+        except Exception:
+            con.rollback()
+            raise
+    return stale
+
+
 def submission_for_run(con: duckdb.DuckDBPyConnection, run_id: str) -> str | None:
     rows = con.execute(
         "SELECT submission_id FROM submissions WHERE run_id = ? ORDER BY received_at DESC LIMIT 1",

@@ -99,7 +99,8 @@ def _decode_csv(path: Path, sheet: str) -> tuple[str | None, pl.DataFrame]:
                 guess = "Windows-1252 (Excel's plain 'CSV' format)"
             except UnicodeDecodeError:
                 guess = "Latin-1 or another single-byte encoding"
-            where = f" (first bad byte at offset {exc.start})"
+            line = data[: exc.start].count(b"\n") + 1
+            where = f" (first non-UTF-8 byte on line {line})"
             return None, issue(
                 "encoding",
                 f"{path.name} is not UTF-8; it looks like {guess}{where}. "

@@ -5,6 +5,7 @@ import dagster as dg
 from pipelines.defs.assets.ingest import published_submission
 from pipelines.defs.resources import WarehouseResource
 from warehouse.db import publish_snapshot
+from warehouse.marts import materialise_data_quality
 from warehouse.study_tables import materialise_study_tables
 
 marts_automation = dg.AutomationCondition.eager()
@@ -25,7 +26,21 @@ def study_tables(warehouse: WarehouseResource) -> dg.MaterializeResult:
 
 
 @dg.asset(
-    deps=[study_tables],
+    deps=[published_submission],
+    group_name="marts",
+    kinds={"duckdb", "sql"},
+    automation_condition=marts_automation,
+    description="Completeness of the key fields (ethnicity, parent ethnicity, disability, "
+    "author status, report date and length, Chapter 8 answers) by period, region and board.",
+)
+def data_quality(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.get_connection() as con:
+        rows = materialise_data_quality(con)
+    return dg.MaterializeResult(metadata={"rows": rows})
+
+
+@dg.asset(
+    deps=[study_tables, data_quality],
     group_name="marts",
     kinds={"duckdb"},
     automation_condition=marts_automation,
