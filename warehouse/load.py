@@ -15,7 +15,10 @@ import datetime as dt
 import getpass
 import hashlib
 import json
+import os
 import shutil
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +50,13 @@ class Receipt:
     original_name: str
     source_kind: str
     archive_path: Path
+
+
+def fault_point(name: str) -> None:
+    """Fault injection for the crash tests: pause inside a step when asked to."""
+    if os.environ.get("SCR_FAULT_POINT") == name:
+        print(f"SCR_FAULT_POINT {name} reached", file=sys.stderr, flush=True)
+        time.sleep(float(os.environ.get("SCR_FAULT_SECONDS", "60")))
 
 
 def content_sha256(path: Path) -> str:
@@ -404,6 +414,7 @@ def publish(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, int
                 f"WHERE change <> 'unchanged') ORDER BY row_number",
                 [submission_id],
             )
+        fault_point("publish")
         review_counts = dict(
             con.execute("SELECT change, count(*) FROM review_changes GROUP BY change").fetchall()
         )
@@ -442,8 +453,14 @@ def recover_interrupted(con: duckdb.DuckDBPyConnection) -> list[str]:
                 "WHERE submission_id = ?",
                 [
                     dt.datetime.now(),
-                    json.dumps({"status": "interrupted", "lines": [
-                        "the ingest stopped before a decision; nothing was loaded from it"]}),
+                    json.dumps(
+                        {
+                            "status": "interrupted",
+                            "lines": [
+                                "the ingest stopped before a decision; nothing was loaded from it"
+                            ],
+                        }
+                    ),
                     submission_id,
                 ],
             )

@@ -1,0 +1,202 @@
+"""Faults: a killed ingest leaves the warehouse as it was; concurrent ingests serialise;
+and the ledger keeps every submission, its archive and the earlier versions of reviews."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+from pipelines.cli import main
+from tests.conftest import REPLICATION, REPO, small_submission
+
+ENV = {**os.environ, "GX_ANALYTICS_ENABLED": "false", "DAGSTER_DISABLE_TELEMETRY": "1"}
+
+
+def scr(warehouse: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "--warehouse", str(warehouse), *args],
+        cwd=REPO,
+        env=env or ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def state(warehouse: Path) -> tuple[str, list[tuple]]:
+    """What a reader sees: the tables JSON and every core row (load metadata aside)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "--warehouse", str(warehouse), "tables"],
+        cwd=REPO,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = [
+            con.execute(f"SELECT * EXCLUDE (submission_id) FROM {t} ORDER BY ALL").fetchall()
+            for t in ("reviews", "children", "recommendations", "actions")
+        ]
+    finally:
+        con.close()
+    return out, rows
+
+
+def kill(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def test_killed_mid_publish_changes_nothing(
+    make_submission: Callable[..., Path], tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "w" / "scr.duckdb"
+    assert main(["--warehouse", str(warehouse), "ingest", str(make_submission())]) == 0
+    before = state(warehouse)
+    # A corrected resubmission that would replace TR-1 and add the 40 replication reviews.
+    proc = scr(
+        warehouse,
+        "ingest",
+        str(REPLICATION),
+        env={**ENV, "SCR_FAULT_POINT": "publish", "SCR_FAULT_SECONDS": "120"},
+    )
+    deadline = time.monotonic() + 120
+    line = ""
+    while "SCR_FAULT_POINT publish reached" not in line and time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        assert line or proc.poll() is None, proc.stdout.read()
+    kill(proc)  # inside the publishing transaction: deletes and inserts done, not committed
+    assert state(warehouse) == before
+    # The next ingest closes the interrupted ledger entry and loads normally.
+    assert main(["--warehouse", str(warehouse), "ingest", str(REPLICATION)]) == 0
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        statuses = [
+            r[0]
+            for r in con.execute("SELECT status FROM submissions ORDER BY received_at").fetchall()
+        ]
+        assert statuses == ["accepted", "interrupted", "accepted"]
+        assert con.execute("SELECT count(*) FROM stg_reviews").fetchall() == [(0,)]
+        assert con.execute("SELECT count(*) FROM reviews").fetchall() == [(42,)]
+    finally:
+        con.close()
+
+
+def test_killed_at_any_moment_leaves_before_or_after_never_between(
+    make_submission: Callable[..., Path], tmp_path: Path
+) -> None:
+    base = tmp_path / "base" / "scr.duckdb"
+    assert main(["--warehouse", str(base), "ingest", str(make_submission())]) == 0
+    before = state(base)
+    # Time one complete ingest on a copy, and record the state it ends in.
+    done = tmp_path / "done" / "scr.duckdb"
+    done.parent.mkdir()
+    done.write_bytes(base.read_bytes())
+    start = time.monotonic()
+    proc = scr(done, "ingest", str(REPLICATION))
+    assert proc.wait() == 0, proc.stderr.read()
+    full = time.monotonic() - start
+    after = state(done)
+    for i, fraction in enumerate((0.5, 0.8, 0.95)):
+        target = tmp_path / f"k{i}" / "scr.duckdb"
+        target.parent.mkdir()
+        target.write_bytes(base.read_bytes())
+        proc = scr(target, "ingest", str(REPLICATION))
+        time.sleep(full * fraction)
+        kill(proc)
+        assert state(target) in (before, after), f"killed at {fraction:.0%} of {full:.1f}s"
+
+
+def test_two_ingests_at_once_serialise(
+    make_submission: Callable[..., Path], tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "w" / "scr.duckdb"
+    first = scr(warehouse, "ingest", str(REPLICATION))
+    second = scr(warehouse, "ingest", str(make_submission(xlsx=True)))
+    outs = [p.communicate(timeout=300) for p in (first, second)]
+    assert [first.returncode, second.returncode] == [0, 0], outs
+    assert all("Traceback" not in o + e for o, e in outs)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM reviews").fetchall() == [(42,)]
+        assert con.execute(
+            "SELECT count(*), count(DISTINCT status) FROM submissions"
+        ).fetchall() == [(2, 1)]
+    finally:
+        con.close()
+
+
+def test_reading_while_an_ingest_writes(
+    make_submission: Callable[..., Path], tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "w" / "scr.duckdb"
+    assert main(["--warehouse", str(warehouse), "ingest", str(make_submission())]) == 0
+    writer = scr(warehouse, "ingest", str(REPLICATION))
+    reads = []
+    while writer.poll() is None:
+        reads.append(
+            subprocess.run(
+                [sys.executable, "-m", "pipelines.cli", "--warehouse", str(warehouse), "tables"],
+                cwd=REPO,
+                env=ENV,
+                capture_output=True,
+                text=True,
+            )
+        )
+    assert writer.returncode == 0
+    assert reads and all(r.returncode == 0 for r in reads), [r.stderr for r in reads]
+    assert all(json.loads(r.stdout)["tables"][0]["n"] in (2, 47) for r in reads)
+
+
+def test_ledger_archive_and_history(
+    make_submission: Callable[..., Path], warehouse_file: Path, capsys
+) -> None:
+    first = make_submission("first")
+    assert main(["ingest", str(first), "--submitted-by", "analyst@board"]) == 0
+    sheets = small_submission()
+    sheets["children"][0]["ethnicity"] = "not_stated"
+    assert main(["ingest", str(make_submission("second", sheets))]) == 0
+    bad = small_submission()
+    bad["children"][0]["gender"] = "boy"
+    assert main(["ingest", str(make_submission("third", bad))]) == 1
+    capsys.readouterr()
+    assert main(["submissions"]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert len(listing) == 3
+    assert "accepted" in listing[0] and "analyst@board" in listing[0]
+    assert "rejected" in listing[2] and "third" in listing[2]
+    rejected_id = listing[2].split()[0]
+    assert main(["submissions", "show", rejected_id]) == 0
+    shown = capsys.readouterr().out
+    assert "children, gender" in shown and "'boy'" in shown and "sha256" in shown
+    con = duckdb.connect(str(warehouse_file), read_only=True)
+    try:
+        archived = [
+            Path(p)
+            for (p,) in con.execute(
+                "SELECT archive_path FROM submissions ORDER BY received_at"
+            ).fetchall()
+        ]
+        history = con.execute(
+            "SELECT review_id, child_id, ethnicity, replaced_by FROM children_history"
+        ).fetchall()
+        second_id = con.execute(
+            "SELECT submission_id FROM submissions WHERE original_name = 'second'"
+        ).fetchall()[0][0]
+    finally:
+        con.close()
+    assert all(p.exists() for p in archived) and len(set(archived)) == 3
+    assert (archived[0] / "children.csv").read_bytes() == (first / "children.csv").read_bytes()
+    # Only the review that changed went to history, with the submission that replaced it.
+    assert history == [("TR-1", "TC-1", "mixed", second_id)]
