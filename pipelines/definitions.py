@@ -10,7 +10,7 @@ from pipelines.defs.assets.ingest import (
 from pipelines.defs.assets.marts import data_quality, study_tables, warehouse_snapshot
 from pipelines.defs.jobs import ingest_submission_job, refresh_marts_job
 from pipelines.defs.resources import default_warehouse
-from pipelines.defs.sensors import inbox_sensor
+from pipelines.defs.sensors import inbox_sensor, refresh_marts_after_ingest
 
 INGEST_ASSETS = [staged_submission, staged_submission_checks, published_submission]
 MART_ASSETS = [study_tables, data_quality, warehouse_snapshot]
@@ -19,6 +19,6 @@ defs = dg.Definitions(
     assets=[staged_submission, published_submission, *MART_ASSETS],
     asset_checks=[staged_submission_checks],
     jobs=[ingest_submission_job, refresh_marts_job],
-    sensors=[inbox_sensor],
+    sensors=[inbox_sensor, refresh_marts_after_ingest],
     resources={"warehouse": default_warehouse()},
 )

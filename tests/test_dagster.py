@@ -48,6 +48,8 @@ def test_definitions_load() -> None:
     }
     assert defs.resolve_job_def("ingest_submission") is not None
     assert defs.resolve_sensor_def("inbox_sensor") is not None
+    refresh = defs.resolve_sensor_def("refresh_marts_after_ingest")
+    assert [t.job_name for t in refresh.targets] == ["refresh_marts"]
 
 
 def test_asset_graph_materialises_on_a_temp_warehouse(

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.defs.assets.ingest import SubmissionConfig
-from pipelines.defs.jobs import ingest_submission_job
+from pipelines.defs.jobs import ingest_submission_job, refresh_marts_job
 from pipelines.defs.partitions import submissions
 from warehouse.db import warehouse_path
 from warehouse.load import partition_key
@@ -65,3 +65,14 @@ def inbox_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         dynamic_partitions_requests=[submissions.build_add_request(new_keys)] if new_keys else [],
         cursor=json.dumps(sorted(seen | set(new_keys))),
     )
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[ingest_submission_job],
+    request_job=refresh_marts_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="After a submission is published, rebuild the marts and the snapshot.",
+)
+def refresh_marts_after_ingest(context: dg.RunStatusSensorContext) -> dg.RunRequest:
+    return dg.RunRequest(run_key=f"after-{context.dagster_run.run_id}")

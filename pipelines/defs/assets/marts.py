@@ -8,14 +8,11 @@ from warehouse.db import publish_snapshot
 from warehouse.marts import materialise_data_quality
 from warehouse.study_tables import materialise_study_tables
 
-marts_automation = dg.AutomationCondition.eager()
-
 
 @dg.asset(
     deps=[published_submission],
     group_name="marts",
     kinds={"duckdb", "sql"},
-    automation_condition=marts_automation,
     description="Tables 2-20 of the 2001-03 study for England, for every period and overall "
     "(the SQL in warehouse/sql/study, also used for any filtered selection).",
 )
@@ -29,7 +26,6 @@ def study_tables(warehouse: WarehouseResource) -> dg.MaterializeResult:
     deps=[published_submission],
     group_name="marts",
     kinds={"duckdb", "sql"},
-    automation_condition=marts_automation,
     description="Completeness of the key fields (ethnicity, parent ethnicity, disability, "
     "author status, report date and length, Chapter 8 answers) by period, region and board.",
 )
@@ -43,7 +39,6 @@ def data_quality(warehouse: WarehouseResource) -> dg.MaterializeResult:
     deps=[study_tables, data_quality],
     group_name="marts",
     kinds={"duckdb"},
-    automation_condition=marts_automation,
     description="A finished copy of the warehouse swapped in atomically; the dashboard reads it.",
 )
 def warehouse_snapshot(warehouse: WarehouseResource) -> dg.MaterializeResult:
