@@ -1,0 +1,217 @@
+"""The dashboard's state: the cached data-access layer and the selection kept in the URL.
+
+Every read goes through :class:`CachedAccess`, which caches each call of
+``warehouse.access.Access`` on the snapshot version, so a newly published snapshot is picked
+up on the next rerun. The sidebar filters (period, region, board) and each page's own
+controls are mirrored in ``st.query_params``, so any view can be shared as a link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import streamlit as st
+
+from warehouse.access import FULL_SCOPE, Access, Scope, Selection
+
+ALL = "all"
+GLOBAL_KEYS = ("period", "region", "board")
+# Each page's own query parameters (kept in the URL while that page is open).
+PAGE_KEYS: dict[str, tuple[str, ...]] = {
+    "study-tables": ("table",),
+    "benchmark": ("indicator",),
+    "recommendations": ("q",),
+}
+_SELECTION_KEY = "_scr_selection"
+
+
+@st.cache_data(show_spinner=False, max_entries=2000)
+def _cached_call(
+    method: str,
+    warehouse: str,
+    scope: Scope,
+    version: str,
+    args: tuple[Any, ...],
+    kwargs: tuple[tuple[str, Any], ...],
+) -> Any:
+    # `version` is part of the cache key only: a new snapshot has a new version.
+    return getattr(Access(warehouse, scope), method)(*args, **dict(kwargs))
+
+
+class CachedAccess:
+    """An Access whose data functions are cached per snapshot version.
+
+    The version is read once per script run, so one page shows one snapshot throughout.
+    """
+
+    _UNCACHED = frozenset({"version", "has_snapshot", "connect", "select"})
+
+    def __init__(self, access: Access) -> None:
+        self.access = access
+        self.version = access.version()
+
+    @property
+    def scope(self) -> Scope:
+        return self.access.scope
+
+    @property
+    def comparator_label(self) -> str:
+        return self.access.comparator_label
+
+    def has_snapshot(self) -> bool:
+        return self.access.has_snapshot()
+
+    def select(
+        self, period: str | None = None, region: str | None = None, board: str | None = None
+    ) -> Selection:
+        return self.access.select(period, region, board)
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        attr = getattr(self.access, name)
+        if name.startswith("_") or name in self._UNCACHED or not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return _cached_call(
+                name,
+                str(self.access.warehouse),
+                self.access.scope,
+                self.version,
+                args,
+                tuple(sorted(kwargs.items())),
+            )
+
+        return call
+
+
+def current_scope() -> Scope:
+    """The viewer's scope. Everyone sees everything until the roles step sets one here."""
+    return FULL_SCOPE
+
+
+def get_access() -> CachedAccess:
+    return CachedAccess(Access(scope=current_scope()))
+
+
+# --- URL-synced controls ------------------------------------------------------------------
+
+
+def _seed(key: str, options: Sequence[str], default: str) -> None:
+    """Give a widget its first value from the URL, and repair a value no longer offered."""
+    if key not in st.session_state:
+        wanted = st.query_params.get(key)
+        st.session_state[key] = wanted if wanted in options else default
+    elif st.session_state[key] not in options:
+        st.session_state[key] = default
+
+
+def page_select(
+    label: str,
+    key: str,
+    options: Sequence[str],
+    labels: dict[str, str],
+    default: str | None = None,
+    *,
+    where: Any = None,
+    help: str | None = None,
+) -> str:
+    """A page's own selectbox, seeded from and written back to the URL under ``key``."""
+    default = default if default is not None else options[0]
+    _seed(key, options, default)
+    container = where if where is not None else st
+    value = container.selectbox(
+        label, list(options), key=key, format_func=lambda c: labels.get(c, c), help=help
+    )
+    _set_param(key, value, default=None)
+    return str(value)
+
+
+def page_text(label: str, key: str, *, placeholder: str = "", help: str | None = None) -> str:
+    """A page's own text box, seeded from and written back to the URL under ``key``."""
+    if key not in st.session_state:
+        st.session_state[key] = st.query_params.get(key, "")
+    value = st.text_input(label, key=key, placeholder=placeholder, help=help) or ""
+    _set_param(key, value.strip(), default="")
+    return value.strip()
+
+
+def _set_param(key: str, value: str, default: str | None) -> None:
+    if value == default:
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get(key) != value:
+        st.query_params[key] = value
+
+
+def _reset_board_if_elsewhere(region_of: dict[str, str]) -> None:
+    board, region = st.session_state.get("board", ALL), st.session_state.get("region", ALL)
+    if board != ALL and region != ALL and region_of.get(board) != region:
+        st.session_state["board"] = ALL
+
+
+def sidebar_filters(access: CachedAccess, page_path: str) -> Selection:
+    """The period, region and board selectors, synced both ways with the URL."""
+    periods = access.periods()
+    regions = access.regions()
+    boards = access.boards()
+    region_labels = dict(zip(regions["region"], regions["label"], strict=True))
+    region_of = dict(zip(boards["board_code"], boards["region"], strict=True))
+    board_names = dict(zip(boards["board_code"], boards["board_name"], strict=True))
+
+    period_options = [*reversed(periods), ALL]
+    _seed("period", period_options, periods[-1] if periods else ALL)
+    region_options = [ALL, *regions["region"].to_list()]
+    _seed("region", region_options, ALL)
+    st.sidebar.selectbox(
+        "Period",
+        period_options,
+        key="period",
+        format_func=lambda p: "All periods" if p == ALL else p,
+        help="Two-year analysis period, April to March (2001-03 = April 2001 to March 2003).",
+    )
+    st.sidebar.selectbox(
+        "Region",
+        region_options,
+        key="region",
+        format_func=lambda r: f"{access.comparator_label} (all regions)"
+        if r == ALL
+        else region_labels.get(r, r),
+        on_change=_reset_board_if_elsewhere,
+        args=(region_of,),
+        help="Government office region (Central is the former SSI region, 2001-03 only).",
+    )
+    region = st.session_state["region"]
+    in_region = boards if region == ALL else boards.filter(boards["region"] == region)
+    board_options = [ALL, *in_region["board_code"].to_list()]
+    _seed("board", board_options, ALL)
+    st.sidebar.selectbox(
+        "Board",
+        board_options,
+        key="board",
+        format_func=lambda b: "All boards" if b == ALL else f"{board_names.get(b, b)} ({b})",
+        help="Local safeguarding board (ACPC/LSCB). Type to search.",
+    )
+    period, board = st.session_state["period"], st.session_state["board"]
+    wanted = {"period": period}
+    if region != ALL:
+        wanted["region"] = region
+    if board != ALL:
+        wanted["board"] = board
+    for key in PAGE_KEYS.get(page_path, ()):
+        if key in st.query_params:
+            wanted[key] = st.query_params[key]
+    if dict(st.query_params.to_dict()) != wanted:
+        st.query_params.from_dict(wanted)
+    selection = access.select(
+        None if period == ALL else period,
+        None if region == ALL else region,
+        None if board == ALL else board,
+    )
+    st.session_state[_SELECTION_KEY] = selection
+    return selection
+
+
+def selection() -> Selection:
+    """The selection the sidebar built in this run (every page reads it from here)."""
+    return st.session_state.get(_SELECTION_KEY, Selection())

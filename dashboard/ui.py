@@ -1,0 +1,159 @@
+"""Small presentation helpers shared by the pages: banner, headers, number formats."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from dashboard.state import CachedAccess
+from warehouse.access import INDICATORS_BY_KEY, Selection
+
+
+def synthetic_banner(access: CachedAccess) -> None:
+    """Say plainly, on every page, when what is shown is synthetic sample data."""
+    info = access.provenance()
+    if info["reviews"] and info["synthetic"] == info["reviews"]:
+        st.warning(
+            "**Synthetic sample data.** Every review, child, board and recommendation shown "
+            "here is invented by the project's sample generator (`data_samples/`): "
+            "none of it describes a real serious case review.",
+            icon=":material/science:",
+        )
+    elif info["synthetic"]:
+        st.warning(
+            f"**Includes synthetic sample data:** {info['synthetic']} of {info['reviews']} "
+            "reviews come from the synthetic sample boards (codes SYN...), not real reviews.",
+            icon=":material/science:",
+        )
+
+
+def snapshot_caption(access: CachedAccess) -> None:
+    info = access.provenance()
+    st.sidebar.caption(
+        f"Published snapshot of {info['published']:%d %b %Y %H:%M} UTC, "
+        f"{info['reviews']:,} reviews. Figures refresh when a new snapshot is published."
+    )
+
+
+def page_header(title: str, access: CachedAccess, sel: Selection, what: str = "") -> None:
+    st.title(title)
+    period = sel.period or "all periods"
+    st.caption(f"{access.describe(sel)} · {period}" + (f" · {what}" if what else ""))
+
+
+# Tile labels short enough for a narrow metric; the full label and definition go in its help.
+SHORT_LABELS = {
+    "reviews": "Reviews",
+    "children": "Children",
+    "under_one": "Under one",
+    "age_11_plus": "Aged 11+",
+    "deaths": "Deaths",
+    "on_register": "On register/plan",
+    "ethnicity_not_recorded": "Ethnicity unknown",
+    "independent_author": "Independent author",
+    "median_months": "Months to report",
+    "genogram": "Genogram",
+    "chronology": "Chronology",
+    "recs_per_review": "Recs per review",
+    "procedures": "Recs on procedures",
+}
+
+
+def pct(value: float | None, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{100 * value:.{digits}f}%"
+
+
+def fmt_indicator(key: str, value: float | None) -> str:
+    """An indicator's value as people read it: 29%, 11 months, 16.3, 1,234."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    kind = INDICATORS_BY_KEY[key].kind
+    if kind == "share":
+        return pct(value)
+    if kind == "median":
+        return f"{value:.1f} months".replace(".0 months", " months")
+    if kind == "mean":
+        return f"{value:.1f}"
+    return f"{value:,.0f}"
+
+
+def display_value(key: str, value: float | None) -> float | None:
+    """Shares in percent, everything else as is (what charts plot)."""
+    if value is None:
+        return None
+    return 100 * value if INDICATORS_BY_KEY[key].kind == "share" else value
+
+
+def delta_text(key: str, value: float | None, previous: float | None) -> str | None:
+    """The change since the previous period, in percentage points for shares."""
+    if value is None or previous is None:
+        return None
+    kind = INDICATORS_BY_KEY[key].kind
+    if kind == "share":
+        return f"{100 * (value - previous):+.0f} pts"
+    if kind == "count":
+        return f"{value - previous:+,.0f}"
+    return f"{value - previous:+.1f}"
+
+
+def empty_note(what: str = "reviews") -> None:
+    st.info(f"No {what} in this selection. Choose another period, region or board.")
+
+
+def table(
+    df: Any, column_config: dict[str, Any] | None = None, *, max_rows: int = 25, **kwargs: Any
+) -> None:
+    """A tidy table: no index, full width, a dash for blanks, tall enough for its rows
+    (scrolling only past ``max_rows``)."""
+    rows = getattr(df, "height", None) or len(df)
+    st.dataframe(
+        df,
+        hide_index=True,
+        width="stretch",
+        height="content" if rows <= max_rows else 36 * max_rows,
+        placeholder="–",
+        column_config=column_config,
+        **kwargs,
+    )
+
+
+def column_formats(**formats: Any) -> dict[str, Any]:
+    """st.dataframe column_config from name=(label, kind) pairs."""
+    config: dict[str, Any] = {}
+    for name, (label, kind) in formats.items():
+        if kind == "pct":
+            config[name] = st.column_config.NumberColumn(label, format="%.0f%%")
+        elif kind == "int":
+            config[name] = st.column_config.NumberColumn(label, format="%d")
+        elif kind == "dec":
+            config[name] = st.column_config.NumberColumn(label, format="%.1f")
+        else:
+            config[name] = st.column_config.TextColumn(label)
+    return config
+
+
+def trend_frame(trends: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """The trends of ``keys`` (in that order) ready for ``charts.trend_grid``: the value as
+    plotted (shares in %), as read (``text``), and each panel's title."""
+    order = {k: i for i, k in enumerate(keys)}
+    titles = {
+        k: INDICATORS_BY_KEY[k].label + (" (%)" if INDICATORS_BY_KEY[k].kind == "share" else "")
+        for k in keys
+    }
+    return trends.filter(pl.col("indicator").is_in(keys)).with_columns(
+        pl.struct("indicator", "value")
+        .map_elements(lambda r: display_value(r["indicator"], r["value"]),
+                      return_dtype=pl.Float64)
+        .alias("shown"),
+        pl.struct("indicator", "value")
+        .map_elements(lambda r: fmt_indicator(r["indicator"], r["value"]),
+                      return_dtype=pl.String)
+        .alias("text"),
+        pl.col("indicator").replace_strict(order).alias("order"),
+        pl.col("indicator").replace_strict(titles).alias("title"),
+    )

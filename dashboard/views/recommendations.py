@@ -1,0 +1,104 @@
+"""Recommendations: focus mix over time and by agency, and a search over their wording."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard import charts, state, ui
+
+access = state.get_access()
+sel = state.selection()
+ui.page_header("Recommendations", access, sel, "what overview reports recommend, and to whom")
+
+focus = access.recommendation_focus(sel)
+if focus.is_empty():
+    ui.empty_note("recommendations")
+    st.stop()
+
+st.caption(
+    "Each overview-report recommendation is coded to one focus (the study's Table 18 "
+    "categories, Chapter 6) and, optionally, to the agency it is addressed to."
+)
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("Focus mix by period")
+    st.altair_chart(
+        charts.stacked_share(
+            focus, "period", "focus_label", "focus_order", "recommendations", "Period", "Focus"
+        ),
+        width="stretch",
+    )
+with right:
+    current = focus.filter(pl.col("period") == sel.period) if sel.period else focus
+    table = (
+        current.group_by("focus_label", "focus_order")
+        .agg(pl.col("recommendations").sum())
+        .with_columns((100 * pl.col("recommendations") / pl.col("recommendations").sum())
+                      .alias("share"))
+        .sort("recommendations", "focus_order", descending=[True, False])
+    )
+    total = int(table["recommendations"].sum())
+    st.subheader(f"{sel.period or 'All periods'}: {total:,} recommendations")
+    ui.table(
+        table.select("focus_label", "recommendations", "share"),
+        column_config=ui.column_formats(
+            focus_label=("Focus", "text"), recommendations=("Number", "int"),
+            share=("%", "pct"),
+        ),
+    )
+
+st.subheader(f"By agency, {sel.period or 'all periods'}")
+agency = access.recommendation_agency_focus(sel)
+if agency.is_empty():
+    ui.empty_note("recommendations")
+else:
+    focus_order = (
+        agency.sort("focus_order")["focus_label"].unique(maintain_order=True).to_list()
+    )
+    agency_order = (
+        agency.sort("agency_order")["agency_label"].unique(maintain_order=True).to_list()
+    )
+    cells = agency.with_columns(
+        (pl.col("recommendations") / pl.col("recommendations").sum().over("agency")).alias(
+            "share"
+        ),
+    ).with_columns(pl.col("recommendations").cast(pl.String).alias("text"))
+    st.caption("Number of recommendations addressed to each agency (columns), by focus; the "
+               "shading is the share of that agency's recommendations.")
+    st.altair_chart(
+        charts.heatmap(
+            cells, "agency_label", "focus_label", "share", "text",
+            x_sort=agency_order, y_sort=focus_order, domain=(0.0, 0.4),
+        ),
+        width="stretch",
+    )
+
+st.subheader("Search the recommendations")
+query = state.page_text(
+    "Words to find",
+    "q",
+    placeholder="e.g. domestic violence, pre-birth, interpreters",
+    help="Finds recommendations containing every word (any case) within the selection.",
+)
+if query:
+    hits = access.search_recommendations(sel, query)
+    matches = int(hits["matches"][0]) if hits.height else 0
+    shown = f" (showing the first {hits.height})" if matches > hits.height else ""
+    st.caption(f"{matches:,} recommendations contain “{query}”{shown}.")
+    if hits.height:
+        ui.table(
+            hits.drop("matches"),
+            column_config={
+                "period": "Period",
+                "board_code": None,
+                "board_name": "Board",
+                "review_id": "Review",
+                "rec_no": st.column_config.NumberColumn("No.", format="%d"),
+                "focus_label": "Focus",
+                "agency_label": "Agency",
+                "text": st.column_config.TextColumn("Recommendation", width="large"),
+            },
+        )
+else:
+    st.caption("Type words above to list the recommendations that contain them.")

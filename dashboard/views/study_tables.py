@@ -1,0 +1,90 @@
+"""Study tables: Tables 2-20 of the 2001-03 study for the selection, laid out like Appendix 2,
+with the published figures beside; downloads identical to `scr tables`."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import state, tables, ui
+from warehouse.access import (
+    comparison_2002_notes,
+    published_tables,
+    tables_csv_bytes,
+    tables_json,
+    tables_xlsx_bytes,
+)
+from warehouse.study_tables import TABLES, TABLES_BY_ID
+
+access = state.get_access()
+sel = state.selection()
+ui.page_header("Study tables", access, sel, "Tables 2-20 of the 2001-03 study")
+
+result = access.study_tables(sel)
+published = published_tables()
+notes = comparison_2002_notes()
+
+stem = "scr-tables-" + "-".join(
+    part for part in (sel.period or "all-periods", sel.region, sel.board) if part
+)
+top = st.columns([3, 1, 1, 1])
+with top[0]:
+    choice = state.page_select(
+        "Table",
+        "table",
+        ["all", *(t.id for t in TABLES)],
+        {"all": "All tables"} | {t.id: f"Table {t.number}: {t.title}" for t in TABLES},
+        help="Show one table, or all of them one under the other.",
+    )
+top[1].download_button(
+    "CSV", lambda: tables_csv_bytes(result), file_name=f"{stem}.csv", mime="text/csv",
+    icon=":material/download:", help="Tidy long CSV, as `scr tables --format csv` writes it.",
+    width="stretch",
+)
+top[2].download_button(
+    "Excel", lambda: tables_xlsx_bytes(result), file_name=f"{stem}.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    icon=":material/download:",
+    help="One formatted sheet per table, as `scr tables --format xlsx` writes it.",
+    width="stretch",
+)
+top[3].download_button(
+    "JSON", lambda: tables_json(result) + "\n", file_name=f"{stem}.json", mime="application/json",
+    icon=":material/download:", help="The tables JSON, as `scr tables` prints it.",
+    width="stretch",
+)
+
+st.caption(
+    "Rows follow the coding frame; percentages are of the table's n, rounded half up, as in "
+    "the study. **Published 2001-03** is the study's Appendix 2 for England 2001-03 (Rose and "
+    "Barnes 2008); **2002 report** is the comparison column printed there (Sinclair and "
+    "Bullock 2002, percentages). Both are national reference figures, whatever the selection."
+)
+
+shown = TABLES if choice == "all" else (TABLES_BY_ID[choice],)
+by_id = {t["id"]: t for t in result["tables"]}
+for meta in shown:
+    table = by_id[meta.id]
+    st.subheader(f"Table {meta.number}: {table['title']}")
+    st.caption(f"n = {table['n']:,} {table['unit']}")
+    if table["n"] == 0:
+        st.info(f"No {table['unit']} in this selection.")
+        continue
+    if "columns" in table:
+        ui.table(tables.crosstab_frame(table))
+        pub = tables.published_crosstab(table, published, "published_count")
+        comp = tables.published_crosstab(table, published, "comparison_2002")
+        with st.expander("Published 2001-03 figures" + (" and 2002 comparison" if comp.height
+                                                           else "")):
+            ui.table(pub)
+            if comp.height:
+                st.caption("2002 report (counts as printed in Appendix 2):")
+                ui.table(comp)
+    else:
+        ui.table(tables.simple_frame(table, published))
+    extra = tables.unmatched_comparisons(table, published)
+    note = notes.get(meta.id)
+    if extra or note:
+        st.caption(
+            "2002 report: "
+            + "; ".join([*extra, *([note] if note else [])])
+        )
