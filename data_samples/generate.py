@@ -8,7 +8,8 @@ in from generic templates. Nothing identifies a person or a place.
 Run it from anywhere as ``python data_samples/generate.py`` (optionally ``--out DIR``). It
 rewrites its outputs byte for byte: every random choice comes from a numpy ``Generator``
 seeded with ``[SEED, stream]``, one stream per part (0 = board catalog, 1 = the 2001-03
-replication), so changing one part never shifts the draws of another.
+replication, 11-14 = the later periods), so changing one part never shifts the draws of
+another, and workbooks carry a fixed creation timestamp.
 
 Outputs (under ``--out``, default this folder):
 
@@ -18,6 +19,10 @@ Outputs (under ``--out``, default this folder):
     A CSV submission (reviews, children, recommendations, actions) of 40 reviews and 45
     children that reproduces every count of Tables 2-20 of the 2001-2003 study
     (``warehouse/appendix2_published.json``) when tabulated as in the tabulation rules.
+``submissions/<period>-<region>.xlsx``
+    Trend data for the periods 2003-05, 2005-07, 2007-09 and 2009-11: one workbook per
+    period and government office region (the region of the reviewing board in the
+    catalog), sheets reviews, children, recommendations and actions.
 
 Method of the replication. The published tables only give marginal counts, so each column
 is *dealt*: the exact multiset of codes a table asks for is shuffled onto the reviews or
@@ -32,6 +37,17 @@ until they sum to 634, and the 634 Table 18 focus codes are shuffled onto them. 
 circumstances (neglect, domestic violence, parental substance misuse and mental ill health),
 which the 2001-03 tables do not report, come from a correlated latent model so that they
 co-occur as Chapter 3 of the study describes.
+
+Method of the later periods. About 160-190 reviews a period, each at a catalog board drawn
+with a fixed per-board weight, incidents uniform over the period (April to March two years
+later) and reports 6-24 months after the incident (a few undated). The key shares are dealt
+as exact quotas (``quota`` + ``deal``) and move from period to period as the later national
+analyses describe: under-ones from 47% to 42% of children, 12-15% on a register or plan,
+ethnicity "not stated" falling, independent authors rising, family circumstances common and
+correlated. Recommendations (about 15 a review) draw their focus from a mix that moves from
+the 2001-03 shares towards fewer procedural and more assessment, training and communication
+recommendations; a growing share of reviews submit their action-plan rows, with statuses as
+at four years after the period.
 """
 
 from __future__ import annotations
@@ -43,11 +59,12 @@ import math
 import shutil
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+import xlsxwriter
 import yaml
 
 SEED = 20012003
@@ -56,6 +73,7 @@ REPO = HERE.parent
 FRAME_PATH = REPO / "warehouse" / "coding_frame.yaml"
 PUBLISHED_PATH = REPO / "warehouse" / "appendix2_published.json"
 LATEST_DATE = date(2026, 11, 27)  # no generated date lies after this day
+XLSX_CREATED = datetime(2026, 11, 27)  # fixed workbook timestamp: byte-identical output
 
 FRAME = yaml.safe_load(FRAME_PATH.read_text(encoding="utf-8"))
 CODES = {name: [c["code"] for c in codes] for name, codes in FRAME["code_lists"].items()}
@@ -183,6 +201,33 @@ def family_circumstances(
         codes[rng.choice(nos, size=round(not_stated * n), replace=False)] = "not_stated"
         out[name] = [str(c) for c in codes]
     return out
+
+
+def family_groups(sizes: Sequence[int]) -> list[list[int]]:
+    """Child indices 0, 1, ... grouped into families of the given sizes, in order."""
+    bounds = np.cumsum([0, *sizes]).tolist()
+    return [list(range(a, b)) for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def child_rows(
+    reviews: list[dict],
+    families: list[list[int]],
+    per_child: dict[str, Sequence | dict],
+    per_family: dict[str, Sequence],
+) -> list[dict]:
+    """Children rows: columns indexed by child (per_child) or by review (per_family)."""
+    rows = []
+    for i, (review, family) in enumerate(zip(reviews, families, strict=True)):
+        for j, u in enumerate(family, start=1):
+            rows.append(
+                {
+                    "child_id": f"C{review['review_id'][1:]}-{j}",
+                    "review_id": review["review_id"],
+                    **{name: values[u] for name, values in per_child.items()},
+                    **{name: values[i] for name, values in per_family.items()},
+                }
+            )
+    return rows
 
 
 # --------------------------------------------------------------------------------------
@@ -738,10 +783,7 @@ def _a_children(rng: Rng, pub: dict, reviews: list[dict]) -> list[dict]:
         rng.choice(n, size=len(A_FAMILY_SIZES), replace=False).tolist(), A_FAMILY_SIZES, strict=True
     ):
         sizes[i] = size
-    families: list[list[int]] = []
-    for size in sizes:
-        start = sum(len(f) for f in families)
-        families.append(list(range(start, start + size)))
+    families = family_groups(sizes)
     kids = range(sum(sizes))
     single = {f[0] for f in families if len(f) == 1}
 
@@ -786,25 +828,22 @@ def _a_children(rng: Rng, pub: dict, reviews: list[dict]) -> list[dict]:
             break
     circumstances = family_circumstances(rng, n, A_CIRCUMSTANCES, not_stated=0.08)
 
-    children = []
-    for i, (review, family) in enumerate(zip(reviews, families, strict=True)):
+    for i, review in enumerate(reviews):
         review["parent_ethnicity"] = parent.get(i, "not_stated")
-        for j, u in enumerate(family, start=1):
-            children.append(
-                {
-                    "child_id": f"C{review['review_id'][1:]}-{j}",
-                    "review_id": review["review_id"],
-                    "age_months": ages[u],
-                    "gender": gender[u],
-                    "ethnicity": ethnicity[u],
-                    "disability": disability[u],
-                    "incident_type": incident[u],
-                    "cp_register": register[u],
-                    "legal_status": legal[u],
-                    **{name: codes[i] for name, codes in circumstances.items()},
-                }
-            )
-    return children
+    return child_rows(
+        reviews,
+        families,
+        {
+            "age_months": ages,
+            "gender": gender,
+            "ethnicity": ethnicity,
+            "disability": disability,
+            "incident_type": incident,
+            "cp_register": register,
+            "legal_status": legal,
+        },
+        circumstances,
+    )
 
 
 def _a_recommendations_and_actions(rng: Rng, pub: dict, reviews: list[dict]):
@@ -820,6 +859,304 @@ def _a_recommendations_and_actions(rng: Rng, pub: dict, reviews: list[dict]):
             actions += action_rows(rng, review, recs, review["action_points_total"], A_STATUS_AS_OF)
     assert not focus_pool
     return recommendations, actions
+
+
+# --------------------------------------------------------------------------------------
+# Part B: trend submissions for the later periods
+
+
+@dataclass(frozen=True)
+class Period:
+    """One later analysis period and the shares its synthetic reviews are dealt to."""
+
+    code: str  # e.g. "2003-05" = April 2003 to March 2005
+    step: int  # 1 for 2003-05 ... 4 for 2009-11: how far the trends have moved
+    under_one: float  # share of children under one
+    on_register: float  # share of children on a child protection register or plan
+    child_ethnicity_not_stated: float
+    parent_ethnicity_not_stated: float
+    independent: float  # share of reviews with an independent author
+    author_not_reported: float
+    disability_not_stated: float
+    undated: float  # share of reviews whose report is not dated
+    action_rows: float  # share of reviews with an action plan that submit its rows
+    circumstances: tuple[float, float, float, float]  # neglect, DV, substance, mental health
+
+    @property
+    def start(self) -> date:
+        return date(int(self.code[:4]), 4, 1)
+
+    @property
+    def end(self) -> date:
+        return date(int(self.code[:4]) + 2, 3, 31)
+
+    @property
+    def status_as_of(self) -> date:
+        """Action statuses are reported as at four years after the period ends."""
+        return min(date(self.end.year + 4, 3, 31), LATEST_DATE)
+
+
+# fmt: off
+PERIODS = (
+    # code  step under_one register eth_child eth_parent indep not_rep dis_ns undated ap_rows
+    #       (neglect, domestic violence, substance misuse, mental ill health)
+    Period("2003-05", 1, 0.47, 0.140, 0.30, 0.55, 0.40, 0.18, 0.16, 0.10, 0.40,
+           (0.36, 0.42, 0.36, 0.34)),
+    Period("2005-07", 2, 0.45, 0.135, 0.22, 0.45, 0.52, 0.12, 0.12, 0.08, 0.50,
+           (0.35, 0.47, 0.37, 0.35)),
+    Period("2007-09", 3, 0.43, 0.130, 0.15, 0.35, 0.66, 0.07, 0.09, 0.06, 0.60,
+           (0.35, 0.51, 0.38, 0.35)),
+    Period("2009-11", 4, 0.42, 0.125, 0.09, 0.25, 0.80, 0.03, 0.07, 0.04, 0.70,
+           (0.34, 0.54, 0.38, 0.36)),
+)
+CIRCUMSTANCES = tuple(A_CIRCUMSTANCES)
+REVIEWS_PER_PERIOD = (160, 190)
+FAMILY_SIZES = {1: 0.915, 2: 0.065, 3: 0.02}  # about 1.1 children per review
+REGION_NOT_STATED = 0.012
+# Shares of the age bands above one year (scaled to what the under-ones leave).
+OLDER_AGES = {"1_2": 24, "3_4": 10, "5_10": 20, "11_14": 20, "15": 12, "16": 10, "17": 4}
+AGE_NOT_KNOWN = 0.01
+# Ethnicity of a family when it is stated (relative weights).
+FAMILY_ETHNICITY = {"white_british": 70, "white_other": 5, "mixed": 9,
+                    "black_black_british": 8, "asian_asian_british": 6, "chinese_other": 2}
+# The recommendation focus mix moves from the 2001-03 shares towards this one by 2009-11:
+# fewer about procedures, more about assessment, training and communication.
+FOCUS_2009_11 = {
+    "existing_procedures": 7, "new_procedures": 8, "other": 12, "communication": 16,
+    "training": 16, "assessment": 15, "management": 7, "risk_assessment": 5,
+    "supervision": 4, "staff_roles": 3, "decision_making": 3, "direct_work": 2.5,
+    "new_staff": 0.5, "staff_knowledge": 1,
+}
+# fmt: on
+
+
+def quota(shares: dict[str, float], n: int, rest: str | None = None) -> dict[str, int]:
+    """Whole counts summing to n in the given shares (largest remainders round up).
+
+    With `rest`, that code takes whatever share the others leave.
+    """
+    shares = dict(shares)
+    if rest is not None:
+        shares[rest] = 1.0 - sum(v for k, v in shares.items() if k != rest)
+    total = sum(shares.values())
+    exact = {code: share * n / total for code, share in shares.items()}
+    counts = {code: math.floor(x) for code, x in exact.items()}
+    short = n - sum(counts.values())
+    for code in sorted(exact, key=lambda c: counts[c] - exact[c])[:short]:
+        counts[code] += 1
+    return counts
+
+
+def chosen(rng: Rng, n: int, share: float) -> set[int]:
+    """round(share * n) indices out of n, drawn at random."""
+    return set(rng.choice(n, size=round(share * n), replace=False).tolist())
+
+
+def drifted(base: dict[str, float], step: int, lift: dict[str, float]) -> dict[str, float]:
+    """Weights of `base` with each code scaled by (1 + lift * step)."""
+    return {code: w * (1 + lift.get(code, 0.0) * step) for code, w in base.items()}
+
+
+def build_period(spec: Period, boards: list[Board]) -> dict[str, list[dict]]:
+    """Synthetic reviews of one later period (stream 10 + step), as lists of rows."""
+    rng = rng_for(10 + spec.step)
+    pub = published()
+    n = int(rng.integers(REVIEWS_PER_PERIOD[0], REVIEWS_PER_PERIOD[1] + 1))
+    units = range(n)
+    usable = [b for b in boards if b.region != "central"]
+    weights = np.array([b.weight for b in usable])
+    picks = rng.choice(len(usable), size=n, p=weights / weights.sum())
+    incidents = sorted(random_date(rng, spec.start, spec.end) for _ in units)
+    undated = chosen(rng, n, spec.undated)
+    no_decision = chosen(rng, n, 0.06)
+    region_gap = chosen(rng, n, REGION_NOT_STATED)
+    authors = deal(
+        rng,
+        quota(
+            {"independent": spec.independent, "not_reported": spec.author_not_reported},
+            n,
+            "internal",
+        ),
+        units,
+    )
+    family_ethnicity = [pick(rng, FAMILY_ETHNICITY) for _ in units]
+    ethnicity_rank = np.argsort(rng.random(n), kind="stable")
+    child_eth_gap = set(ethnicity_rank[: round(spec.child_ethnicity_not_stated * n)].tolist())
+    parent_eth_gap = set(ethnicity_rank[: round(spec.parent_ethnicity_not_stated * n)].tolist())
+    c8_gap = chosen(rng, n, 0.05)
+
+    reviews = []
+    for i, incident in enumerate(incidents):
+        board = usable[int(picks[i])]
+        report = None
+        if i not in undated:
+            first = add_months(incident, 6) + timedelta(days=1)
+            span = (add_months(incident, 24) - first).days
+            report = first + timedelta(days=int(rng.beta(1.6, 2.6) * span))
+        decision = incident + timedelta(days=int(rng.integers(3, 61)))
+        pages = min(400, max(10, round(rng.lognormal(math.log(40 + 8 * spec.step), 0.45))))
+        reviews.append(
+            {
+                "review_id": f"R{spec.code}-{i + 1:04d}",
+                "period": spec.code,
+                "board_code": board.code,
+                "board_name": board.name,
+                "region": "not_stated" if i in region_gap else board.region,
+                "incident_date": incident,
+                "decision_date": None if i in no_decision else decision,
+                "report_date": report,
+                "author_status": authors[i],
+                "report_pages": None if rng.random() < 0.02 else pages,
+                "parent_ethnicity": "not_stated" if i in parent_eth_gap else family_ethnicity[i],
+            }
+        )
+
+    children = _period_children(rng, spec, reviews, family_ethnicity, child_eth_gap)
+    compliance = {
+        col: drifted(pub["t16_chapter8_compliance"][col], spec.step, {"yes": 0.25, "no": -0.15})
+        for col in C8_COLUMNS
+    }
+    plans = {
+        col: drifted(
+            {k: v + 0.5 for k, v in pub["t20_action_plans"][col].items() if k != "missing"},
+            spec.step,
+            {"yes": 0.3, "no": -0.1},
+        )
+        for col in AP_COLUMNS
+    }
+    total_2001 = sum(pub["t18_recommendation_focus"].values())
+    focus_weights = {
+        code: (1 - spec.step / 4) * count / total_2001 + spec.step / 4 * FOCUS_2009_11[code] / 100
+        for code, count in pub["t18_recommendation_focus"].items()
+    }
+    recommendations, actions = [], []
+    with_rows = chosen(rng, n, spec.action_rows)
+    for i, review in enumerate(reviews):
+        total = None
+        if rng.random() >= 0.03:
+            total = min(90, max(3, round(rng.lognormal(math.log(14), 0.5))))
+        points = None
+        if rng.random() < 0.03:
+            points = 0
+        elif rng.random() >= 0.08:
+            points = round((total or 14) * rng.uniform(0.8, 1.8))
+        review.update(recommendations_total=total, action_points_total=points)
+        for col in C8_COLUMNS:
+            review[col] = None if i in c8_gap else pick(rng, compliance[col])
+        for col in AP_COLUMNS:
+            review[col] = {0: "no", None: "not_clear"}.get(points) or pick(rng, plans[col])
+        if points == 0:
+            review.update(dict.fromkeys(C8_COLUMNS[-3:], "no"))
+        focuses = [pick(rng, focus_weights) for _ in range(total or 0)]
+        board_word = "The ACPC" if spec.step == 1 else "The LSCB"
+        recs = recommendation_rows(rng, review["review_id"], focuses, board_word)
+        recommendations += recs
+        if points and i in with_rows:
+            actions += action_rows(rng, review, recs, points, spec.status_as_of)
+    return {
+        "reviews": reviews,
+        "children": children,
+        "recommendations": recommendations,
+        "actions": actions,
+    }
+
+
+def _period_children(
+    rng: Rng, spec: Period, reviews: list[dict], family_ethnicity: list[str], eth_gap: set[int]
+) -> list[dict]:
+    n = len(reviews)
+    size_of = deal(rng, quota({str(k): v for k, v in FAMILY_SIZES.items()}, n), range(n))
+    families = family_groups([int(size_of[i]) for i in range(n)])
+    m = sum(len(f) for f in families)
+    kids = range(m)
+    scale = (1 - spec.under_one - AGE_NOT_KNOWN) / sum(OLDER_AGES.values())
+    age_shares = {"under_1": spec.under_one, "missing": AGE_NOT_KNOWN}
+    age_shares.update({band: w * scale for band, w in OLDER_AGES.items()})
+    age_band = deal(rng, quota(age_shares, m), kids)
+    ages = [
+        None
+        if age_band[u] == "missing"
+        else band_value(rng, AGE_MONTHS | {"under_1": (0, 11)}, age_band[u])
+        for u in kids
+    ]
+    _separate_siblings(rng, ages, families)
+
+    def adolescent_alone(i: int) -> bool:
+        return len(families[i]) == 1 and (ages[families[i][0]] or 0) >= 144
+
+    incident = deal(
+        rng,
+        quota({"suicide": 0.03, "death": 0.58}, n, "serious_injury"),
+        range(n),
+        lambda i, c: c != "suicide" or adolescent_alone(i),
+    )
+    register = deal(
+        rng,
+        quota({"on_register": spec.on_register, "not_recorded": 0.03}, m, "not_on_register"),
+        kids,
+    )
+    legal = deal(
+        rng,
+        quota(
+            {
+                "interim_care_order": 0.03,
+                "care_order": 0.03,
+                "s20_accommodation": 0.03,
+                "adopted": 0.01,
+                "not_recorded": 0.04,
+            },
+            m,
+            "none",
+        ),
+        kids,
+    )
+    gender = deal(rng, quota({"male": 0.55, "not_known": 0.005}, m, "female"), kids)
+    disability = deal(
+        rng,
+        quota({"yes": 0.08, "not_stated": spec.disability_not_stated}, m, "no"),
+        kids,
+        lambda u, c: c != "yes" or ages[u] is None or ages[u] >= 12,
+    )
+    circumstances = family_circumstances(
+        rng,
+        n,
+        dict(zip(CIRCUMSTANCES, spec.circumstances, strict=True)),
+        not_stated=0.07 - 0.01 * spec.step,
+    )
+    ethnicity = ["not_stated" if i in eth_gap else e for i, e in enumerate(family_ethnicity)]
+    return child_rows(
+        reviews,
+        families,
+        {
+            "age_months": ages,
+            "gender": gender,
+            "disability": disability,
+            "cp_register": register,
+            "legal_status": legal,
+        },
+        {"ethnicity": ethnicity, "incident_type": incident, **circumstances},
+    )
+
+
+def _separate_siblings(rng: Rng, ages: list[int | None], families: list[list[int]]) -> None:
+    """Swap ages with only children until siblings have known ages A_SIBLING_GAP apart."""
+    singles = [f[0] for f in families if len(f) == 1]
+
+    def clash(family: list[int]) -> int | None:
+        """A child to move: one of unknown age, else the second of two too close in age."""
+        for a in family:
+            if ages[a] is None:
+                return a
+        for a in family:
+            for b in family:
+                if a < b and abs(ages[a] - ages[b]) < A_SIBLING_GAP:
+                    return b
+        return None
+
+    for family in families:
+        while (child := clash(family)) is not None:
+            other = singles[int(rng.integers(len(singles)))]
+            ages[child], ages[other] = ages[other], ages[child]
 
 
 # --------------------------------------------------------------------------------------
@@ -849,6 +1186,29 @@ def write_csv_submission(folder: Path, sheets: dict[str, pl.DataFrame]) -> None:
         df.write_csv(folder / f"{name}.csv", date_format="%Y-%m-%d")
 
 
+def write_xlsx_submission(path: Path, sheets: dict[str, pl.DataFrame]) -> None:
+    """One workbook, sheets in frame order, header in row 1, real dates and numbers."""
+    book = xlsxwriter.Workbook(path)
+    book.set_properties({"created": XLSX_CREATED, "author": "data_samples/generate.py"})
+    date_format = book.add_format({"num_format": "yyyy-mm-dd"})
+    for name, df in sheets.items():
+        sheet = book.add_worksheet(name)
+        types = {c["name"]: c["type"] for c in FRAME["sheets"][name]["columns"]}
+        sheet.write_row(0, 0, df.columns)
+        sheet.freeze_panes(1, 0)
+        for r, row in enumerate(df.iter_rows(), start=1):
+            for c, (column, value) in enumerate(zip(df.columns, row, strict=True)):
+                if value is None:
+                    continue
+                if types[column] == "date":
+                    sheet.write_datetime(r, c, value, date_format)
+                elif types[column] == "integer":
+                    sheet.write_number(r, c, value)
+                else:
+                    sheet.write_string(r, c, value)
+    book.close()
+
+
 def write_catalog(path: Path, boards: list[Board]) -> None:
     pl.DataFrame(
         [{"board_code": b.code, "board_name": b.name, "region": b.region} for b in boards]
@@ -863,6 +1223,20 @@ def main(argv: list[str] | None = None) -> None:
     boards = board_catalog()
     write_catalog(out / "boards.csv", boards)
     write_csv_submission(out / "submissions" / f"{A_PERIOD}-replication", build_replication(boards))
+    for old in (out / "submissions").glob("*.xlsx"):
+        old.unlink()
+    region_of = {b.code: b.region for b in boards}
+    for spec in PERIODS:
+        rows = build_period(spec, boards)
+        for region in CATALOG_REGIONS:
+            ids = {r["review_id"] for r in rows["reviews"] if region_of[r["board_code"]] == region}
+            if ids:
+                part = {
+                    sheet: [r for r in rows[sheet] if r["review_id"] in ids] for sheet in SHEETS
+                }
+                write_xlsx_submission(
+                    out / "submissions" / f"{spec.code}-{region}.xlsx", frames(part)
+                )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 
 import polars as pl
@@ -200,6 +201,21 @@ def sample_errors(sub: dict[str, pl.DataFrame]) -> list[str]:
     for name in DATE_COLUMNS["actions"]:
         if dated.filter(pl.col(name) < pl.col("incident_date")).height:
             errors.append(f"actions.{name}: before incident_date")
+    families = (
+        sub["children"]
+        .group_by("review_id")
+        .agg(
+            pl.len().alias("children"),
+            pl.col("age_months").drop_nulls().n_unique().alias("ages"),
+            pl.col("ethnicity").n_unique().alias("ethnicities"),
+            pl.col("incident_type").n_unique().alias("incidents"),
+        )
+        .filter(pl.col("children") > 1)
+    )
+    if not (families["ages"] == families["children"]).all():
+        errors.append("children: siblings without distinct known ages")
+    if not ((families["ethnicities"] == 1) & (families["incidents"] == 1)).all():
+        errors.append("children: siblings with different ethnicity or incident type")
     names = pl.concat([reviews["board_name"].drop_nulls(), sub["children"]["child_id"]])
     if not names.str.contains(r"^(Synthetic Board \d{3}|C[0-9-]+)$").all():
         errors.append("a board name or child id that is not synthetic")
@@ -456,6 +472,123 @@ def test_csv_format():
         data.decode("utf-8")
         assert b"\r" not in data and data.endswith(b"\n")
         assert not re.search(rb"\d{2}/\d{2}/\d{4}", data)
+
+
+# --------------------------------------------------------------------------------------
+# The later periods (one workbook per period and region)
+
+LATER_PERIODS = ["2003-05", "2005-07", "2007-09", "2009-11"]
+GO_REGIONS = [r for r in CODE_LISTS["region"] if r not in ("central", "not_stated")]
+CIRCUMSTANCES = {  # share of children coded "yes": (low, high)
+    "neglect": (0.30, 0.40),
+    "domestic_violence": (0.30, 0.60),
+    "parental_substance_misuse": (0.30, 0.45),
+    "parental_mental_ill_health": (0.30, 0.40),
+}
+
+
+@pytest.fixture(scope="module")
+def periods(submissions) -> dict[str, dict[str, pl.DataFrame]]:
+    """All sample data by period (the first seven characters of a submission's name)."""
+    grouped: dict[str, dict[str, list[pl.DataFrame]]] = {}
+    for name, sub in submissions.items():
+        for sheet, df in sub.items():
+            grouped.setdefault(name[:7], {}).setdefault(sheet, []).append(df)
+    return {p: {sheet: pl.concat(dfs) for sheet, dfs in g.items()} for p, g in grouped.items()}
+
+
+def test_workbook_per_period_and_region(submissions):
+    assert {p.stem for p in WORKBOOKS} == {f"{p}-{r}" for p in LATER_PERIODS for r in GO_REGIONS}
+    catalog = pl.read_csv(SAMPLES / "boards.csv")
+    for path in WORKBOOKS:
+        period, region = path.stem[:7], path.stem[8:]
+        reviews = submissions[path.stem]["reviews"]
+        assert set(reviews["period"]) == {period}
+        assert reviews["review_id"].str.contains(rf"^R{period}-\d{{4}}$").all()
+        assert set(reviews["region"]) <= {region, "not_stated"}
+        boards = reviews.join(catalog, on="board_code")
+        assert set(boards["region_right"]) == {region}, path.name
+
+
+def summary(data: dict[str, pl.DataFrame]) -> dict[str, float]:
+    """Sizes and shares of one period."""
+    reviews, kids, recs = data["reviews"], data["children"], data["recommendations"]
+    focus = recs["focus"]
+    out = {
+        "reviews": reviews.height,
+        "children_per_review": kids.height / reviews.height,
+        "under_one": (kids["age_months"] < 12).sum() / kids.height,
+        "on_register": (kids["cp_register"] == "on_register").mean(),
+        "child_ethnicity_not_stated": (kids["ethnicity"] == "not_stated").mean(),
+        "parent_ethnicity_not_stated": (reviews["parent_ethnicity"] == "not_stated").mean(),
+        "independent": (reviews["author_status"] == "independent").mean(),
+        "recs_per_review": reviews["recommendations_total"].mean(),
+        "procedures": focus.is_in(["existing_procedures", "new_procedures"]).mean(),
+        "practice": focus.is_in(["assessment", "training", "communication"]).mean(),
+        "region_not_stated": (reviews["region"] == "not_stated").mean(),
+    }
+    out.update({name: (kids[name] == "yes").mean() for name in CIRCUMSTANCES})
+    return out
+
+
+def test_later_period_sizes_and_shares(periods):
+    stats = {p: summary(periods[p]) for p in ["2001-03", *LATER_PERIODS]}
+    for period in LATER_PERIODS:
+        s = stats[period]
+        assert 160 <= s["reviews"] <= 190, period
+        assert 1.05 <= s["children_per_review"] <= 1.15, period
+        low, high = (0.44, 0.50) if period == "2003-05" else (0.40, 0.47)
+        assert low <= s["under_one"] <= high, period
+        assert 0.12 <= s["on_register"] <= 0.15 < stats["2001-03"]["on_register"], period
+        for name, (low, high) in CIRCUMSTANCES.items():
+            assert low <= s[name] <= high, (period, name, s[name])
+        assert 10 <= s["recs_per_review"] <= 25, period
+        assert s["region_not_stated"] <= 0.03, period
+        assert s["procedures"] < stats["2001-03"]["procedures"], period
+        assert s["practice"] > stats["2001-03"]["practice"], period
+    trend = [stats[p] for p in ["2001-03", *LATER_PERIODS]]
+    for key, sign in (
+        ("child_ethnicity_not_stated", -1),
+        ("parent_ethnicity_not_stated", -1),
+        ("independent", 1),
+        ("procedures", -1),
+        ("practice", 1),
+    ):
+        values = [s[key] for s in trend]
+        assert all(sign * (b - a) > 0 for a, b in pairwise(values)), (key, values)
+
+
+def test_later_period_dates(periods):
+    for period in LATER_PERIODS:
+        reviews = periods[period]["reviews"]
+        year = int(period[:4])
+        assert reviews["incident_date"].is_between(date(year, 4, 1), date(year + 2, 3, 31)).all()
+        incident, report = pl.col("incident_date"), pl.col("report_date")
+        dated = reviews.filter(report.is_not_null())
+        assert 0 < reviews.height - dated.height <= 0.15 * reviews.height
+        late = dated.filter(
+            (report <= incident.dt.offset_by("6mo")) | (report > incident.dt.offset_by("24mo"))
+        )
+        assert late.is_empty(), period
+        assert "central" not in set(reviews["region"])
+
+
+def test_later_period_actions(periods):
+    for period in LATER_PERIODS:
+        reviews, actions = periods[period]["reviews"], periods[period]["actions"]
+        planned = reviews.filter(pl.col("action_points_total") > 0)
+        share = actions["review_id"].n_unique() / planned.height
+        assert 0.3 <= share <= 0.8, period
+        assert {"completed", "in_progress"} <= set(actions["status"])
+        known = actions.filter(pl.col("status") != "not_known")
+        assert known["status_date"].null_count() == 0
+        assert actions.filter(pl.col("status") == "not_known")["status_date"].null_count() > 0
+        assert (actions["rec_no"].is_not_null()).any()
+
+
+def test_sample_folder_size():
+    size = sum(p.stat().st_size for p in SAMPLES.rglob("*") if p.is_file())
+    assert size < 15 * 2**20
 
 
 # --------------------------------------------------------------------------------------
