@@ -19,7 +19,7 @@ Outputs (under ``--out``, default this folder):
     A CSV submission (reviews, children, recommendations, actions) of 40 reviews and 45
     children that reproduces every count of Tables 2-20 of the 2001-2003 study
     (``warehouse/appendix2_published.json``) when tabulated as in the tabulation rules.
-``submissions/<period>-<region>.xlsx``
+``submissions/<period>.xlsx``
     Trend data for the periods 2003-05, 2005-07, 2007-09 and 2009-11: one workbook per
     period and government office region (the region of the reviewing board in the
     catalog), sheets reviews, children, recommendations and actions.
@@ -1225,19 +1225,12 @@ def main(argv: list[str] | None = None) -> None:
     write_csv_submission(out / "submissions" / f"{A_PERIOD}-replication", build_replication(boards))
     for old in (out / "submissions").glob("*.xlsx"):
         old.unlink()
-    region_of = {b.code: b.region for b in boards}
+    # One workbook per period, as a research team codes a biennial analysis: one submission
+    # each keeps `scr build` quick (every submission is its own write-audit-publish run).
     for spec in PERIODS:
-        rows = build_period(spec, boards)
-        for region in CATALOG_REGIONS:
-            ids = {r["review_id"] for r in rows["reviews"] if region_of[r["board_code"]] == region}
-            if ids:
-                part = {
-                    sheet: [r for r in rows[sheet] if r["review_id"] in ids] for sheet in SHEETS
-                }
-                write_xlsx_submission(
-                    out / "submissions" / f"{spec.code}-{region}.xlsx", frames(part)
-                )
-
+        write_xlsx_submission(
+            out / "submissions" / f"{spec.code}.xlsx", frames(build_period(spec, boards))
+        )
 
 if __name__ == "__main__":
     main()
