@@ -447,3 +447,16 @@ def test_validate_command_text_and_json(tmp_path: Path, capsys) -> None:
     assert report["issues"][0]["sheet"] == "children"
     good = csv_folder(tmp_path, "good", small_submission())
     assert main(["--warehouse", str(tmp_path / "w.duckdb"), "validate", str(good)]) == 0
+
+
+def test_repeated_and_blank_headers_are_named(tmp_path: Path) -> None:
+    folder = csv_folder(tmp_path, "s", small_submission())
+    lines = (folder / "children.csv").read_text().splitlines()
+    lines[0] += ",gender,"
+    lines[1:] = [line + ",male,x" for line in lines[1:]]
+    (folder / "children.csv").write_text("\n".join(lines) + "\n")
+    errors = errors_of(folder)
+    by_rule = {r["rule"]: r for r in errors.iter_rows(named=True)}
+    assert by_rule["duplicate_column"]["column_name"] == "gender"
+    assert "column J" in by_rule["duplicate_column"]["hint"]
+    assert "column K" in by_rule["blank_header"]["hint"]

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import re
 from dataclasses import dataclass
 
 import polars as pl
 
 from warehouse.frame import CodingFrame, Column, Sheet, frame
 from warehouse.issues import cell_issues, combine, issue
-from warehouse.reader import RawSubmission
+from warehouse.reader import RawSubmission, column_letter
 
 POLARS_TYPES = {"string": pl.String, "code": pl.String, "integer": pl.Int64, "date": pl.Date}
 EXCEL_EPOCH = pl.date(1899, 12, 30)
@@ -61,15 +62,42 @@ def _header_issues(sheet: Sheet, found: list[str]) -> tuple[dict[str, str], pl.D
                 )
             )
             continue
+        position = [h for h in found if h != "_row"].index(header)
+        letter = column_letter(position)
+        renamed_twice = re.match(r"^(.*?)(?:_duplicated_\d+|_\d+)$", header)
+        if renamed_twice and renamed_twice.group(1) in found:
+            # Readers rename a repeated header (gender -> gender_duplicated_0 / gender_1).
+            base = renamed_twice.group(1)
+            problems.append(
+                issue(
+                    "duplicate_column",
+                    f"column {base!r} appears more than once",
+                    sheet=sheet.name,
+                    column_name=base,
+                    row_number=1,
+                    value=base,
+                    hint=f"the repeat is column {letter}; keep one",
+                )
+            )
+            continue
+        if header.strip() == "" or header.startswith("__UNNAMED__"):
+            problems.append(
+                issue(
+                    "blank_header",
+                    "a column holds data but has no header name",
+                    sheet=sheet.name,
+                    column_name=None,
+                    row_number=1,
+                    hint=f"column {letter}: give it a coding-frame name or delete it",
+                )
+            )
+            continue
         close = difflib.get_close_matches(near, expected, n=1, cutoff=0.75)
         hint = f"did you mean {close[0]!r}?" if close else None
-        duplicate = header.rstrip("_0123456789") in expected and "_duplicated_" in header
         problems.append(
             issue(
-                "duplicate_column" if duplicate else "unknown_column",
-                "column appears twice"
-                if duplicate
-                else f"unknown column {header!r}: not in the coding frame for sheet {sheet.name!r}",
+                "unknown_column",
+                f"unknown column: not in the coding frame for sheet {sheet.name!r}",
                 sheet=sheet.name,
                 column_name=header,
                 row_number=1,

@@ -193,7 +193,7 @@ def _excel_error_cells(path: Path, sheet_names: list[str]) -> dict[str, pl.DataF
     return found
 
 
-def _column_letter(index: int) -> str:
+def column_letter(index: int) -> str:
     letters = ""
     index += 1
     while index:
@@ -250,7 +250,7 @@ def read_workbook(path: Path, cf: CodingFrame) -> RawSubmission:
         if name in errors:
             letters = pl.DataFrame(
                 {
-                    "column_letter": [_column_letter(i) for i in range(df.width)],
+                    "column_letter": [column_letter(i) for i in range(df.width)],
                     "column_name": df.columns,
                 }
             )
