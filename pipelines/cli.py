@@ -14,6 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import duckdb
+
 from warehouse.db import WarehouseBusy, connect, query_frame, snapshot_path, warehouse_path
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -33,7 +35,7 @@ def _err(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _open_for_reading(path: Path):  # noqa: ANN202 - a duckdb connection
+def _open_for_reading(path: Path) -> duckdb.DuckDBPyConnection:
     """The live warehouse read-only; while a writer holds it, the published snapshot."""
     if not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}: run `scr build` or `scr ingest` first")
@@ -172,7 +174,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_REJECTED if summary["errors"] else EXIT_OK
 
 
-def _check_filters(con, args: argparse.Namespace) -> None:  # noqa: ANN001
+def _check_filters(args: argparse.Namespace) -> None:
     from warehouse.frame import frame
 
     if args.region is not None and args.region not in frame().codes("region"):
@@ -196,7 +198,7 @@ def cmd_tables(args: argparse.Namespace) -> int:
     )
     from warehouse.study_tables import compute_study_tables
 
-    _check_filters(None, args)
+    _check_filters(args)
     if args.format == "xlsx" and not args.out:
         raise UsageError("--format xlsx needs --out FILE.xlsx")
     con = _open_for_reading(args.warehouse_file)

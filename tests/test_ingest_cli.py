@@ -174,3 +174,17 @@ def test_bad_submission_via_subprocess_exits_1_without_traceback(tmp_path: Path)
 def test_tables_without_a_warehouse_is_a_clear_error(tmp_path: Path, capsys) -> None:
     assert main(["--warehouse", str(tmp_path / "none.duckdb"), "tables"]) == 1
     assert "scr build" in capsys.readouterr().err
+
+
+def test_reading_commands_do_not_import_dagster_or_gx(replication_warehouse: Path) -> None:
+    code = (
+        "import sys, io, contextlib\n"
+        "from pipelines.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['--warehouse', {str(replication_warehouse)!r}, 'tables']) == 0\n"
+        f"    assert main(['--warehouse', {str(replication_warehouse)!r}, 'submissions']) == 0\n"
+        "print(sorted(m for m in ('dagster', 'great_expectations') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                         check=True).stdout
+    assert out.strip() == "[]"
