@@ -47,7 +47,8 @@ def test_definitions_load() -> None:
         "data_quality",
     }
     assert defs.resolve_job_def("ingest_submission") is not None
-    assert defs.resolve_sensor_def("inbox_sensor") is not None
+    inbox = defs.resolve_sensor_def("inbox_sensor")
+    assert inbox.default_status == dg.DefaultSensorStatus.RUNNING
     refresh = defs.resolve_sensor_def("refresh_marts_after_ingest")
     assert [t.job_name for t in refresh.targets] == ["refresh_marts"]
 

@@ -40,6 +40,7 @@ def inbox_submissions(inbox: Path) -> list[Path]:
 @dg.sensor(
     job=ingest_submission_job,
     minimum_interval_seconds=15,
+    default_status=dg.DefaultSensorStatus.RUNNING,
     description="Queues every new workbook or CSV folder found in the inbox.",
 )
 def inbox_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
