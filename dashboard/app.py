@@ -7,13 +7,9 @@ the URL), and the synthetic-data banner; then the chosen page runs. Data comes o
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from dashboard import state, ui
-
-HERE = Path(__file__).parent
 
 st.set_page_config(
     page_title="SCR Observatory",
@@ -23,19 +19,19 @@ st.set_page_config(
 )
 
 PAGES = [
-    st.Page(HERE / "views" / "overview.py", title="National overview", url_path="overview",
+    st.Page("views/overview.py", title="National overview", url_path="overview",
             icon=":material/insights:", default=True),
-    st.Page(HERE / "views" / "study_tables.py", title="Study tables", url_path="study-tables",
+    st.Page("views/study_tables.py", title="Study tables", url_path="study-tables",
             icon=":material/table_chart:"),
-    st.Page(HERE / "views" / "region.py", title="Region", url_path="region",
+    st.Page("views/region.py", title="Region", url_path="region",
             icon=":material/map:"),
-    st.Page(HERE / "views" / "benchmark.py", title="Board benchmark", url_path="benchmark",
+    st.Page("views/benchmark.py", title="Board benchmark", url_path="benchmark",
             icon=":material/leaderboard:"),
-    st.Page(HERE / "views" / "themes.py", title="Themes", url_path="themes",
+    st.Page("views/themes.py", title="Themes", url_path="themes",
             icon=":material/diversity_3:"),
-    st.Page(HERE / "views" / "recommendations.py", title="Recommendations",
+    st.Page("views/recommendations.py", title="Recommendations",
             url_path="recommendations", icon=":material/checklist:"),
-    st.Page(HERE / "views" / "data_quality.py", title="Data quality", url_path="data-quality",
+    st.Page("views/data_quality.py", title="Data quality", url_path="data-quality",
             icon=":material/fact_check:"),
 ]
 

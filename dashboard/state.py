@@ -123,7 +123,7 @@ def page_select(
     value = container.selectbox(
         label, list(options), key=key, format_func=lambda c: labels.get(c, c), help=help
     )
-    _set_param(key, value, default=None)
+    _set_param(key, value, default=default)
     return str(value)
 
 

@@ -106,3 +106,13 @@ def scaled_warehouse(source: Path, target: Path, factor: int = 10) -> Path:
     finally:
         con.close()
     return target
+
+
+def sample_warehouse_once(base: Path) -> Path:
+    """The sample warehouse under ``base`` (a test session's temp root), built on first use:
+    test modules and folders share one build per session."""
+    path = Path(base) / "dashboard-sample" / "scr.duckdb"
+    if not snapshot_path(path).exists():
+        shutil.rmtree(path.parent, ignore_errors=True)  # a build interrupted earlier
+        build_sample_warehouse(path)
+    return path

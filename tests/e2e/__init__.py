@@ -1,0 +1,1 @@
+"""End-to-end tests: `scr dashboard` in a real headless Chromium."""

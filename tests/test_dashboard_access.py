@@ -1,0 +1,323 @@
+"""The dashboard's data-access layer (warehouse/access.py) on the sample warehouse: figures
+against the core tables and `scr tables`, the statistics, scope, and snapshot handling."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from dashboard.testing import (
+    copy_warehouse,
+    sample_paths,
+    sample_warehouse_once,
+    scaled_warehouse,
+)
+from warehouse.access import (
+    ENGLAND,
+    Access,
+    NoSnapshot,
+    OutOfScope,
+    Scope,
+    Selection,
+    compare_with_england,
+    funnel_limits,
+    published_tables,
+    tables_xlsx_bytes,
+    wilson_interval,
+)
+from warehouse.db import publish_snapshot, snapshot_path
+from warehouse.study_tables import compute_study_tables
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return sample_warehouse_once(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="session")
+def access(sample_warehouse: Path) -> Access:
+    return Access(sample_warehouse)
+
+
+@pytest.fixture(scope="session")
+def core(sample_warehouse: Path) -> dict[str, pl.DataFrame]:
+    """The snapshot's core tables, read directly (the independent side of the checks)."""
+    con = duckdb.connect(str(snapshot_path(sample_warehouse)), read_only=True)
+    try:
+        return {t: con.sql(f"SELECT * FROM {t}").pl() for t in ("reviews", "children")}
+    finally:
+        con.close()
+
+
+# --- statistics ---------------------------------------------------------------------------
+
+
+def test_wilson_interval_known_values() -> None:
+    low, high = wilson_interval(5, 10)
+    assert (round(low, 4), round(high, 4)) == (0.2366, 0.7634)
+    low, high = wilson_interval(0, 10)
+    assert (low, round(high, 4)) == (0.0, 0.2775)
+    assert wilson_interval(0, 0) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "england", "polarity", "expected"),
+    [
+        (0.2, 0.6, 0.4, "higher", "Similar"),
+        (0.5, 0.9, 0.4, "higher", "Better"),
+        (0.5, 0.9, 0.4, "lower", "Worse"),
+        (0.1, 0.3, 0.4, "lower", "Better"),
+        (0.1, 0.3, 0.4, "none", "Lower"),
+        (0.5, 0.9, 0.4, "none", "Higher"),
+        (0.4, 0.9, 0.4, "none", "Similar"),  # the interval touching England's value overlaps
+        (None, None, 0.4, "none", "Not compared"),
+    ],
+)
+def test_single_overlap_comparison(
+    low: float | None, high: float | None, england: float, polarity: str, expected: str
+) -> None:
+    assert compare_with_england(low, high, england, polarity) == expected
+
+
+def test_funnel_limits_are_where_the_wilson_interval_stops_containing_england() -> None:
+    p0 = 0.3
+    limits = funnel_limits(p0, 40, points=400)
+    by_n = {row["n"]: row for row in limits.iter_rows(named=True)}
+    for n in (1, 2, 5, 9, 17, 40):
+        if n not in by_n:
+            continue
+        for k in range(n + 1):
+            low, high = wilson_interval(k, n)
+            excludes = low > p0 or high < p0  # type: ignore[operator]
+            outside = not (by_n[n]["lower_95"] - 1e-12 <= k / n <= by_n[n]["upper_95"] + 1e-12)
+            assert excludes == outside, (k, n)
+
+
+# --- figures against the core tables and scr tables ----------------------------------------
+
+
+def test_headline_matches_the_core_tables(access: Access, core: dict[str, pl.DataFrame]) -> None:
+    period = access.periods()[-1]
+    values = {
+        r["indicator"]: r for r in access.headline(access.select(period)).iter_rows(named=True)
+    }
+    reviews = core["reviews"].filter(pl.col("period") == period)
+    children = core["children"].join(reviews.select("review_id"), on="review_id")
+    assert values["reviews"]["value"] == reviews.height
+    assert values["children"]["value"] == children.height
+    under_one = children.filter(pl.col("age_months") < 12).height / children.height
+    assert math.isclose(values["under_one"]["value"], under_one)
+    independent = reviews.filter(pl.col("author_status") == "independent").height
+    assert values["independent_author"]["numerator"] == independent
+    assert values["independent_author"]["denominator"] == reviews.height
+    previous = access.periods()[-2]
+    assert (
+        values["reviews"]["previous"] == core["reviews"].filter(pl.col("period") == previous).height
+    )
+
+
+def test_region_counts_reviews_coded_there_and_a_board_all_its_reviews(
+    access: Access, core: dict[str, pl.DataFrame]
+) -> None:
+    london = access.indicators(Selection(region="london"))
+    coded = core["reviews"].filter(pl.col("region") == "london").height
+    assert london.filter(pl.col("indicator") == "reviews")["value"][0] == coded
+    board = core["reviews"]["board_code"][0]
+    own = core["reviews"].filter(pl.col("board_code") == board).height
+    for region in (None, "not_a_region"):  # a board's figures ignore the region filter
+        sel = Selection(region=region, board=board)
+        assert access.indicators(sel).filter(pl.col("indicator") == "reviews")["value"][0] == own
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        Selection(period="2001-03"),  # from the mart
+        Selection(),  # all periods, from the mart
+        Selection(period="2005-07", region="london"),  # computed
+        Selection(board="SYN001"),
+    ],
+    ids=["2001-03", "all", "london-2005-07", "board"],
+)
+def test_study_tables_are_those_of_scr_tables(
+    access: Access, sample_warehouse: Path, selection: Selection
+) -> None:
+    con = duckdb.connect(str(snapshot_path(sample_warehouse)), read_only=True)
+    try:
+        params = selection.params()
+        expected = compute_study_tables(con, params["period"], params["region"], params["board"])
+    finally:
+        con.close()
+    assert access.study_tables(selection) == expected
+
+
+def test_downloads_are_the_files_scr_tables_writes(
+    access: Access, sample_warehouse: Path, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    from pipelines.cli import main
+
+    sel = Selection(period="2005-07", region="london")
+    base = ["--warehouse", str(sample_warehouse), "tables", "--period", "2005-07"]
+    assert (
+        main([*base, "--region", "london", "--format", "csv", "--out", str(tmp_path / "t.csv")])
+        == 0
+    )
+    assert access.tables_csv(sel) == (tmp_path / "t.csv").read_bytes()
+
+    out = tmp_path / "t.xlsx"
+    assert main([*base, "--region", "london", "--format", "xlsx", "--out", str(out)]) == 0
+    mine = tmp_path / "mine.xlsx"
+    mine.write_bytes(tables_xlsx_bytes(access.study_tables(sel)))
+    expected, got = load_workbook(out), load_workbook(mine)
+    assert expected.sheetnames == got.sheetnames
+    for name in expected.sheetnames:
+        rows = [tuple(c.value for c in r) for r in expected[name].iter_rows()]
+        assert rows == [tuple(c.value for c in r) for r in got[name].iter_rows()], name
+
+
+def test_published_figures_carry_the_2002_comparison() -> None:
+    pub = published_tables()
+    male = pub.filter((pl.col("table_id") == "t03_gender") & (pl.col("row_code") == "male"))
+    assert male.select("published_count", "published_percent", "comparison_2002").row(0) == (
+        28,
+        62,
+        50,
+    )
+    genogram = pub.filter(
+        (pl.col("row_code") == "c8_genogram") & (pl.col("column_code") == "partly")
+    )
+    assert genogram["comparison_2002"].to_list() == [22]
+
+
+def test_benchmark_and_funnel(access: Access) -> None:
+    board = access.boards().sort("reviews", descending=True)["board_code"][0]
+    bench = access.benchmark(Selection(board=board))
+    assert set(bench["comparison"]) <= {"Similar", "Better", "Worse", "Higher", "Lower"}
+    assert (bench["ci_low"] <= bench["board_value"]).all()
+    assert (bench["board_value"] <= bench["ci_high"]).all()
+    funnel = access.funnel(Selection(board=board), "under_one")
+    assert funnel["selected"].sum() == 1
+    assert funnel.height == access.boards().height  # every board has children in some period
+    # A board outside the 95% funnel is one whose 95% interval excludes England's value.
+    chosen = bench.filter(pl.col("indicator") == "under_one").row(0, named=True)
+    band = funnel.filter(pl.col("selected"))["band"][0]
+    assert (band == "within 95% limits") == (chosen["comparison"] == "Similar")
+
+
+def test_search_needs_every_word_and_takes_wildcards_literally(access: Access) -> None:
+    sel = Selection()
+    both = access.search_recommendations(sel, "domestic violence")
+    assert both.height and all(
+        "domestic" in t.lower() and "violence" in t.lower() for t in both["text"]
+    )
+    assert access.search_recommendations(sel, "%").height == 0
+    assert access.search_recommendations(sel, "zzzz domestic").height == 0
+    limited = access.search_recommendations(sel, "should", limit=5)
+    assert limited.height == 5 and limited["matches"][0] > 5
+
+
+def test_completeness_covers_the_key_fields(access: Access, core: dict[str, pl.DataFrame]) -> None:
+    quality = access.completeness(Selection())
+    fields = set(quality["field"])
+    assert {
+        "ethnicity",
+        "parent_ethnicity",
+        "disability",
+        "author_status",
+        "report_date",
+        "report_pages",
+        "chapter8_answers",
+    } <= fields
+    dated = quality.filter(pl.col("field") == "report_date")
+    assert dated["recorded"].sum() == core["reviews"]["report_date"].drop_nulls().len()
+    assert dated["total"].sum() == core["reviews"].height
+    ledger = access.submissions()
+    assert ledger.height == len(sample_paths()) and set(ledger["status"]) == {"accepted"}
+
+
+# --- scope ----------------------------------------------------------------------------------
+
+
+def test_scope_restricts_every_read(sample_warehouse: Path, access: Access) -> None:
+    scoped = Access(sample_warehouse, Scope(regions=("london",), name="London office"))
+    boards = scoped.boards()
+    assert set(boards["region"]) == {"london"}
+    assert scoped.comparator_label != ENGLAND
+    london_boards = access.boards().filter(pl.col("region") == "london")
+    assert set(boards["board_code"]) == set(london_boards["board_code"])
+
+    tables = scoped.study_tables(Selection())
+    assert (
+        tables["tables"][0]["n"]
+        == access.indicators(Selection(), by=("board_code",))
+        .filter(
+            pl.col("board_code").is_in(london_boards["board_code"].implode())
+            & (pl.col("indicator") == "children")
+        )["value"]
+        .sum()
+    )
+    assert set(scoped.funnel(Selection(), "deaths")["region"]) == {"london"}
+    assert set(scoped.completeness(Selection())["board_code"]) <= set(boards["board_code"])
+    # The ledger shows the submissions holding reviews of boards in scope, and no other.
+    with duckdb.connect(str(snapshot_path(sample_warehouse)), read_only=True) as con:
+        holding = {
+            row[0]
+            for row in con.execute(
+                "SELECT DISTINCT submission_id FROM reviews WHERE board_code IN "
+                "(SELECT unnest($boards))",
+                {"boards": boards["board_code"].to_list()},
+            ).fetchall()
+        }
+    assert set(scoped.submissions()["submission_id"]) == holding
+    with pytest.raises(OutOfScope):
+        scoped.select(region="north_west")
+    with pytest.raises(OutOfScope):
+        scoped.select(board=access.boards().filter(pl.col("region") != "london")["board_code"][0])
+    assert scoped.select(region="london") == Selection(region="london")
+
+
+# --- snapshots ------------------------------------------------------------------------------
+
+
+def test_no_snapshot_is_reported(tmp_path: Path) -> None:
+    empty = Access(tmp_path / "scr.duckdb")
+    assert not empty.has_snapshot()
+    assert empty.version() == "none"
+    with pytest.raises(NoSnapshot, match="scr build"):
+        empty.periods()
+
+
+def test_a_new_snapshot_is_read_even_while_an_old_connection_is_open(
+    sample_warehouse: Path, tmp_path: Path
+) -> None:
+    path = copy_warehouse(sample_warehouse, tmp_path / "wh" / "scr.duckdb")
+    access = Access(path)
+    before, version = access.periods(), access.version()
+    with access.connect() as held:  # e.g. another session mid-query
+        con = duckdb.connect(str(path))
+        try:
+            con.execute("UPDATE reviews SET period = '2011-13' WHERE period = ?", [before[-1]])
+            publish_snapshot(con, path)
+        finally:
+            con.close()
+        assert access.version() != version
+        assert access.periods()[-1] == "2011-13"
+        assert held.sql("SELECT max(period) FROM reviews").fetchall()[0][0] == before[-1]
+
+
+def test_scaled_warehouse_multiplies_every_review(sample_warehouse: Path, tmp_path: Path) -> None:
+    scaled = Access(scaled_warehouse(sample_warehouse, tmp_path / "x2" / "scr.duckdb", factor=2))
+    base = Access(sample_warehouse)
+    for key in ("reviews", "children"):
+        one = base.indicators(Selection()).filter(pl.col("indicator") == key)["value"][0]
+        two = scaled.indicators(Selection()).filter(pl.col("indicator") == key)["value"][0]
+        assert two == 2 * one
+    assert scaled.boards().height == base.boards().height
+    shutil.rmtree(tmp_path / "x2")
