@@ -101,10 +101,8 @@ def funnel_chart(boards: pl.DataFrame, limits: pl.DataFrame, title: str) -> alt.
             color=alt.Color(
                 "band:N",
                 title="Board",
-                scale=alt.Scale(
-                    domain=list(BAND_COLOURS), range=list(BAND_COLOURS.values())
-                ),
-                legend=alt.Legend(orient="bottom"),
+                scale=alt.Scale(domain=list(BAND_COLOURS), range=list(BAND_COLOURS.values())),
+                legend=alt.Legend(orient="bottom", labelLimit=320),
             ),
             tooltip=[
                 alt.Tooltip("board_name:N", title="Board"),
@@ -209,8 +207,7 @@ def stacked_share(
         .mark_bar()
         .encode(
             x=alt.X(f"{x}:O", title=x_title, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y(f"sum({value}):Q", stack="normalize", title="Share",
-                    axis=alt.Axis(format="%")),
+            y=alt.Y(f"sum({value}):Q", stack="normalize", title="Share", axis=alt.Axis(format="%")),
             color=alt.Color(
                 f"{colour}:N",
                 title=colour_title,
@@ -251,8 +248,9 @@ def heatmap(
         else alt.Scale(scheme=scheme)
     )
     base = alt.Chart(data).encode(
-        x=alt.X(f"{x}:N", title=x_title, sort=x_sort, axis=alt.Axis(labelAngle=-30,
-                                                                    labelLimit=200)),
+        x=alt.X(
+            f"{x}:N", title=x_title, sort=x_sort, axis=alt.Axis(labelAngle=-30, labelLimit=200)
+        ),
         y=alt.Y(f"{y}:N", title=y_title, sort=y_sort, axis=alt.Axis(labelLimit=260)),
     )
     cells = base.mark_rect().encode(

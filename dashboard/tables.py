@@ -81,47 +81,60 @@ def simple_frame(table: dict[str, Any], published: pl.DataFrame) -> pl.DataFrame
     return out
 
 
-def crosstab_frame(table: dict[str, Any]) -> pl.DataFrame:
-    """Items as rows, responses as columns (labelled), and each item's total."""
+def crosstab_frame(table: dict[str, Any], published: pl.DataFrame) -> pl.DataFrame:
+    """Items as rows, responses as columns (labelled), each item's total, and beside them the
+    published 2001-03 counts and the 2002 report's, in the same response order ("28 / 8 / 4")."""
     meta = TABLES_BY_ID[table["id"]]
     labels = response_labels(table)
+    pub = _published_for(published, table["id"]).filter(pl.col("column_code") != "")
+
+    def beside(item: str, key: str, codes: list[str]) -> str | None:
+        cells = pub.filter((pl.col("row_code") == item) & pl.col(key).is_not_null())
+        counts = dict(zip(cells["column_code"], cells[key], strict=True))
+        if not counts:
+            return None
+        return " / ".join(str(counts.get(c, 0)) for c in codes)
+
+    pub_codes = [c for c in table["columns"] if c in set(pub["column_code"])]
+    comp_codes = [
+        c
+        for c in table["columns"]
+        if c in set(pub.filter(pl.col("comparison_2002").is_not_null())["column_code"])
+    ]
     records = []
     for row in table["rows"]:
         record: dict[str, Any] = {meta.row_header: row["label"]}
         for code in table["columns"]:
             record[labels[code]] = row["counts"].get(code)
         record["Total"] = sum(v for v in row["counts"].values() if v is not None)
+        record["Published 2001-03"] = beside(row["code"], "published_count", pub_codes)
+        record["2002 report"] = beside(row["code"], "comparison_2002", comp_codes)
         records.append(record)
-    schema = {meta.row_header: pl.String(), **{labels[c]: pl.Int64() for c in table["columns"]},
-              "Total": pl.Int64()}
-    return pl.DataFrame(records, schema=schema)
+    schema = {
+        meta.row_header: pl.String(),
+        **{labels[c]: pl.Int64() for c in table["columns"]},
+        "Total": pl.Int64(),
+        "Published 2001-03": pl.String(),
+        "2002 report": pl.String(),
+    }
+    out = pl.DataFrame(records, schema=schema)
+    for column in ("Published 2001-03", "2002 report"):
+        if out[column].null_count() == out.height:
+            out = out.drop(column)
+    return out
 
 
-def published_crosstab(table: dict[str, Any], published: pl.DataFrame, key: str) -> pl.DataFrame:
-    """The published crosstab (``key`` = published_count) or the 2002 comparison counts
-    (``key`` = comparison_2002), with items labelled and ordered as the computed table."""
-    meta = TABLES_BY_ID[table["id"]]
-    pub = _published_for(published, table["id"]).filter(
-        (pl.col("column_code") != "") & pl.col(key).is_not_null()
-    )
-    if pub.is_empty():
-        return pl.DataFrame()
-    item_labels = {row["code"]: row["label"] for row in table["rows"]}
-    columns = [c for c in table["columns"] if c in set(pub["column_code"])]
-    columns += sorted(set(pub["column_code"]) - set(columns))
-    labels = response_labels({"rows": table["rows"], "columns": columns})
-    records = []
-    for code in [r["code"] for r in table["rows"]]:
-        cells = pub.filter(pl.col("row_code") == code)
-        if cells.is_empty():
-            continue
-        counts = dict(zip(cells["column_code"], cells[key], strict=True))
-        record: dict[str, Any] = {meta.row_header: item_labels.get(code, code)}
-        for c in columns:
-            record[labels[c]] = counts.get(c)
-        records.append(record)
-    schema = {meta.row_header: pl.String(), **{labels[c]: pl.Int64() for c in columns}}
-    return pl.DataFrame(records, schema=schema)
+def crosstab_note(table: dict[str, Any], published: pl.DataFrame) -> str:
+    """How to read the published columns beside a crosstab."""
+    labels = response_labels(table)
+    pub = _published_for(published, table["id"]).filter(pl.col("column_code") != "")
+    pub_codes = [c for c in table["columns"] if c in set(pub["column_code"])]
+    notes = [f"*Published 2001-03* gives {' / '.join(labels[c] for c in pub_codes)}"]
+    comp = pub.filter(pl.col("comparison_2002").is_not_null())
+    if comp.height:
+        codes = [c for c in table["columns"] if c in set(comp["column_code"])]
+        notes.append(f"*2002 report* {' / '.join(labels[c] for c in codes)} (counts as printed)")
+    return "; ".join(notes) + "."
 
 
 def unmatched_comparisons(table: dict[str, Any], published: pl.DataFrame) -> list[str]:

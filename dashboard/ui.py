@@ -52,13 +52,13 @@ SHORT_LABELS = {
     "age_11_plus": "Aged 11+",
     "deaths": "Deaths",
     "on_register": "On register/plan",
-    "ethnicity_not_recorded": "Ethnicity unknown",
-    "independent_author": "Independent author",
+    "ethnicity_not_recorded": "Ethnicity n/k",
+    "independent_author": "Indep. author",
     "median_months": "Months to report",
     "genogram": "Genogram",
     "chronology": "Chronology",
-    "recs_per_review": "Recs per review",
-    "procedures": "Recs on procedures",
+    "recs_per_review": "Per review",
+    "procedures": "On procedures",
 }
 
 
@@ -147,12 +147,10 @@ def trend_frame(trends: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     }
     return trends.filter(pl.col("indicator").is_in(keys)).with_columns(
         pl.struct("indicator", "value")
-        .map_elements(lambda r: display_value(r["indicator"], r["value"]),
-                      return_dtype=pl.Float64)
+        .map_elements(lambda r: display_value(r["indicator"], r["value"]), return_dtype=pl.Float64)
         .alias("shown"),
         pl.struct("indicator", "value")
-        .map_elements(lambda r: fmt_indicator(r["indicator"], r["value"]),
-                      return_dtype=pl.String)
+        .map_elements(lambda r: fmt_indicator(r["indicator"], r["value"]), return_dtype=pl.String)
         .alias("text"),
         pl.col("indicator").replace_strict(order).alias("order"),
         pl.col("indicator").replace_strict(titles).alias("title"),

@@ -300,7 +300,7 @@ def test_a_new_snapshot_is_read_even_while_an_old_connection_is_open(
     path = copy_warehouse(sample_warehouse, tmp_path / "wh" / "scr.duckdb")
     access = Access(path)
     before, version = access.periods(), access.version()
-    with access.connect() as held:  # e.g. another session mid-query
+    with Access(path).connect() as held:  # another session, mid-query
         con = duckdb.connect(str(path))
         try:
             con.execute("UPDATE reviews SET period = '2011-13' WHERE period = ?", [before[-1]])
@@ -321,3 +321,16 @@ def test_scaled_warehouse_multiplies_every_review(sample_warehouse: Path, tmp_pa
         assert two == 2 * one
     assert scaled.boards().height == base.boards().height
     shutil.rmtree(tmp_path / "x2")
+
+
+def test_the_dashboard_imports_neither_dagster_nor_great_expectations() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, warehouse.access, dashboard.state, dashboard.ui, dashboard.charts, "
+        "dashboard.tables; heavy = [m for m in sys.modules "
+        "if m.split('.')[0] in ('dagster', 'great_expectations')]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -24,10 +24,12 @@ Selection semantics:
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -425,6 +427,45 @@ def funnel_limits(p0: float, n_max: int, points: int = 120) -> pl.DataFrame:
 # --- the access object ----------------------------------------------------------------------
 
 
+# One in-memory database per published snapshot version, with the snapshot ATTACHed read-only;
+# every connection is a cursor on it. ATTACH rather than duckdb.connect(path): DuckDB shares one
+# instance per path within a process, so while any connection is open a new one would go on
+# reading the file an ingest has since replaced. Keyed on the version, a swapped-in snapshot
+# gets a new database at once; the previous version's stays for queries still running on it.
+_ATTACHED: dict[str, list[tuple[str, duckdb.DuckDBPyConnection]]] = {}
+_ATTACHED_LOCK = threading.Lock()
+_VERSIONS_KEPT = 2
+
+
+def _snapshot_cursor(snapshot: Path, version: str) -> duckdb.DuckDBPyConnection:
+    """A new connection (cursor) reading snapshot ``version``."""
+    with _ATTACHED_LOCK:
+        held = _ATTACHED.setdefault(str(snapshot), [])
+        found = [database for held_version, database in held if held_version == version]
+        if found:
+            database = found[0]
+        else:
+            database = duckdb.connect(":memory:")
+            database.execute(f"ATTACH '{snapshot}' AS wh (READ_ONLY)")
+            held.append((version, database))
+            while len(held) > _VERSIONS_KEPT:
+                held.pop(0)[1].close()
+        cursor = database.cursor()
+    cursor.execute("USE wh")  # each connection has its own default catalog
+    return cursor
+
+
+def _one_connection(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a data function that makes several queries on one connection."""
+
+    @functools.wraps(method)
+    def wrapper(self: Access, *args: Any, **kwargs: Any) -> Any:
+        with self.connect():
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class Access:
     """Read-only access to the published snapshot for one scope."""
 
@@ -432,6 +473,8 @@ class Access:
         self.warehouse = warehouse_path(warehouse)
         self.snapshot = snapshot_path(self.warehouse)
         self.scope = scope
+        # The connection (and board catalog) of the call in progress, per thread.
+        self._local = threading.local()
 
     # -- connection and scope: the one place scope is enforced --------------------------------
 
@@ -446,23 +489,29 @@ class Access:
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short-lived read-only connection to the snapshot, restricted to the scope.
 
-        The snapshot is ATTACHed to a private in-memory database rather than opened with
-        ``duckdb.connect(path)``: DuckDB shares one instance per path within a process, so
-        while any other connection is open a new one would keep reading the file that an
-        ingest has since replaced. ATTACH always opens the file now at the path.
+        Each is a cursor on an in-memory database with that snapshot version ATTACHed read-only
+        (see ``_snapshot_cursor``), so it is cheap and always reads the version now published.
+
+        Nested uses share the outermost connection, so one data function makes one
+        connection and sees one snapshot throughout.
         """
+        active = getattr(self._local, "con", None)
+        if active is not None:
+            yield active
+            return
         if not self.snapshot.exists():
             raise NoSnapshot(
                 f"no published warehouse snapshot at {self.snapshot}: run `scr build` first"
             )
-        con = duckdb.connect(":memory:")
+        con = _snapshot_cursor(self.snapshot, self.version())
         try:
-            con.execute(f"ATTACH '{self.snapshot}' AS wh (READ_ONLY)")
-            con.execute("USE wh")
             if self.scope.restricted:
                 self._apply_scope(con)
+            self._local.con = con
             yield con
         finally:
+            self._local.con = None
+            self._local.boards = None
             con.close()
 
     def _apply_scope(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -492,6 +541,7 @@ class Access:
             if table in existing:
                 con.execute(f"CREATE TEMP VIEW {table} AS SELECT * FROM wh.main.{table} LIMIT 0")
 
+    @_one_connection
     def select(
         self, period: str | None = None, region: str | None = None, board: str | None = None
     ) -> Selection:
@@ -531,12 +581,23 @@ class Access:
     def boards(self) -> pl.DataFrame:
         """board_code, board_name, region (most recent stated), region_label, reviews,
         first_period, last_period; sorted by name."""
-        boards = self._frame(BOARDS_SQL)
+        memo = getattr(self._local, "boards", None)
+        if memo is not None:  # already read on this call's connection
+            return memo
         labels = frame().labels("region")
-        return boards.with_columns(
-            pl.col("board_name").fill_null(pl.col("board_code")),
-            pl.col("region").replace_strict(labels, default=pl.col("region")).alias("region_label"),
-        ).sort("board_name", "board_code")
+        boards = (
+            self._frame(BOARDS_SQL)
+            .with_columns(
+                pl.col("board_name").fill_null(pl.col("board_code")),
+                pl.col("region")
+                .replace_strict(labels, default=pl.col("region"))
+                .alias("region_label"),
+            )
+            .sort("board_name", "board_code")
+        )
+        if getattr(self._local, "con", None) is not None:
+            self._local.boards = boards
+        return boards
 
     def regions(self) -> pl.DataFrame:
         """Regions with at least one review (coded), in coding-frame order: region, label,
@@ -595,6 +656,7 @@ class Access:
             long = long.sort("period")
         return long
 
+    @_one_connection
     def trends(self, sel: Selection) -> pl.DataFrame:
         """Indicators by period for the selection and its comparators (its region when a
         board is chosen, and England), with a ``series`` column naming each."""
@@ -613,6 +675,7 @@ class Access:
             pl.lit(name).alias("series"), pl.lit(order, dtype=pl.Int64).alias("series_order")
         )
 
+    @_one_connection
     def headline(self, sel: Selection) -> pl.DataFrame:
         """The selection's indicators for its period (all periods pooled when None), with the
         previous period's value beside (``previous``, null when none)."""
@@ -629,6 +692,7 @@ class Access:
         )
         return current.join(prev, on="indicator", how="left")
 
+    @_one_connection
     def describe(self, sel: Selection) -> str:
         """A human name for what is selected: a board, a region, or England."""
         if sel.board is not None:
@@ -648,6 +712,7 @@ class Access:
             return None
         return str(row["region"][0])
 
+    @_one_connection
     def board_indicators(self, sel: Selection) -> pl.DataFrame:
         """Indicators for every board of the selection's region (all boards for England), for
         its period: board_code, board_name, region, indicator, numerator, denominator, value.
@@ -658,6 +723,7 @@ class Access:
         boards = self.boards().select("board_code", "board_name", "region", "region_label")
         return long.join(boards, on="board_code", how="left").sort("board_name", "indicator")
 
+    @_one_connection
     def boards_side_by_side(self, sel: Selection) -> pl.DataFrame:
         """One row per board in the selection's region (every board ever seen there, with zero
         reviews in the period when none): board, reviews, children, and the key shares in %."""
@@ -701,6 +767,7 @@ class Access:
 
     # -- benchmarking ------------------------------------------------------------------------
 
+    @_one_connection
     def benchmark(self, sel: Selection) -> pl.DataFrame:
         """A board against its region and England on every share indicator, for its period.
 
@@ -754,6 +821,7 @@ class Access:
         ]
         return out.with_columns(pl.Series("comparison", comparisons, dtype=pl.String))
 
+    @_one_connection
     def funnel(self, sel: Selection, indicator: str) -> pl.DataFrame:
         """Every board's k, n and proportion on one share indicator for the period, with
         England's proportion and where each board falls against the funnel limits:
@@ -840,10 +908,12 @@ class Access:
                         return result_from_long(long, params, coding_frame_version(con))
             return compute_study_tables(con, params["period"], params["region"], params["board"])
 
+    @_one_connection
     def tables_csv(self, sel: Selection) -> bytes:
         """The selection's tables as the CSV ``scr tables --format csv`` writes."""
         return tables_csv_bytes(self.study_tables(sel))
 
+    @_one_connection
     def tables_xlsx(self, sel: Selection) -> bytes:
         """The selection's tables as the workbook ``scr tables --format xlsx`` writes."""
         return tables_xlsx_bytes(self.study_tables(sel))
@@ -902,6 +972,7 @@ class Access:
             sel.params(),
         )
 
+    @_one_connection
     def theme_pairs(self, sel: Selection) -> pl.DataFrame:
         """For the selection's period: every pair of circumstances (a pair with itself is the
         circumstance alone), children with both, and that as a share of all children."""
@@ -921,6 +992,7 @@ class Access:
             pl.when(pl.col("children") > 0).then(pl.col("both") / pl.col("children")).alias("share")
         )
 
+    @_one_connection
     def theme_combinations(self, sel: Selection) -> pl.DataFrame:
         """For the selection's period: how many circumstances each child has coded yes
         (0-4), and the commonest exact combinations: combination, circumstances, children,

@@ -34,10 +34,11 @@ else:
     region_label = row["region_label"][0] if row.height else None
     n_reviews = int(access.indicators(sel).filter(pl.col("indicator") == "reviews")["value"][0])
     st.subheader(f"{board_label} ({sel.board})")
+    pool = " Choose *All periods* in the sidebar to pool periods for steadier figures."
     st.caption(
         f"Region: {region_label or 'not stated'} · {n_reviews} review"
-        f"{'s' if n_reviews != 1 else ''} in {sel.period or 'all periods'}. "
-        "Choose *All periods* in the sidebar to pool periods for steadier figures."
+        f"{'s' if n_reviews != 1 else ''} in {sel.period or 'all periods'}."
+        + (pool if sel.period else "")
     )
     if n_reviews == 0:
         ui.empty_note("reviews for this board")
@@ -58,15 +59,23 @@ else:
             (pl.col("england_value") * 100).alias(access.comparator_label),
             pl.col("comparison").alias(f"Compared with {access.comparator_label}"),
         ).with_columns(
-            pl.when(pl.col("board_n") == 0).then(pl.lit("no cases")).otherwise(pl.col("Board"))
+            pl.when(pl.col("board_n") == 0)
+            .then(pl.lit("no cases"))
+            .otherwise(pl.col("Board"))
             .alias("Board"),
-            pl.when(pl.col("board_n") == 0).then(pl.lit("–")).otherwise(pl.col("95% interval"))
+            pl.when(pl.col("board_n") == 0)
+            .then(pl.lit("–"))
+            .otherwise(pl.col("95% interval"))
             .alias("95% interval"),
         )
         ui.table(
             table.select(
-                pl.col("label").alias("Indicator"), "Board", "95% interval", "Region",
-                access.comparator_label, f"Compared with {access.comparator_label}",
+                pl.col("label").alias("Indicator"),
+                "Board",
+                "95% interval",
+                "Region",
+                access.comparator_label,
+                f"Compared with {access.comparator_label}",
             ),
             column_config={
                 "Region": st.column_config.NumberColumn(
@@ -75,9 +84,7 @@ else:
                 access.comparator_label: st.column_config.NumberColumn(format="%.0f%%"),
             },
         )
-        st.altair_chart(
-            charts.benchmark_chart(bench, board_label, region_label), width="stretch"
-        )
+        st.altair_chart(charts.benchmark_chart(bench, board_label, region_label), width="stretch")
     st.caption(
         "**Method.** Each board proportion has a Wilson score 95% confidence interval. "
         "*Compared with England* follows the single-overlap convention of the public-health "
@@ -86,9 +93,12 @@ else:
         "board is *Similar*; otherwise it is *Better* or *Worse* where one direction is better "
         "(fewer children with ethnicity not recorded; more independent authors, genograms and "
         "integrated chronologies), and *Higher* or *Lower* where neither is (case-mix "
-        "measures such as age). England includes the board itself. "
-        + " ".join(f"**{i.label}**: {i.definition}" for i in INDICATORS if i.kind == "share")
+        "measures such as age). England includes the board itself."
     )
+    with st.expander("Definitions of the proportions"):
+        for ind in INDICATORS:
+            if ind.kind == "share":
+                st.markdown(f"**{ind.label}**: {ind.definition}")
 
 st.subheader(f"Funnel plot: every board, {sel.period or 'all periods'}")
 indicator = state.page_select(

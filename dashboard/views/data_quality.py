@@ -33,9 +33,17 @@ else:
     st.subheader("Completeness by period")
     st.altair_chart(
         charts.heatmap(
-            by_period, "period", "label", "share", "text", y_sort=fields,
-            x_sort=sorted(set(by_period["period"])), x_title=None, y_title=None,
-            scheme="greens", domain=(0.0, 1.0),
+            by_period,
+            "period",
+            "label",
+            "share",
+            "text",
+            y_sort=fields,
+            x_sort=sorted(set(by_period["period"])),
+            x_title=None,
+            y_title=None,
+            scheme="greens",
+            domain=(0.0, 1.0),
         ),
         width="stretch",
     )
@@ -51,8 +59,12 @@ else:
     )
     wide = (
         per_board.sort("field_order")
-        .pivot(on="label", index=["board_code", "board_name"], values="share",
-               aggregate_function="first")
+        .pivot(
+            on="label",
+            index=["board_code", "board_name"],
+            values="share",
+            aggregate_function="first",
+        )
         .join(overall, on="board_code")
         .sort("overall", "board_name")
     )
@@ -63,7 +75,10 @@ else:
             "board_code": "Code",
             "board_name": "Board",
             "overall": st.column_config.ProgressColumn(
-                "Overall", format="%.0f%%", min_value=0, max_value=100,
+                "Overall",
+                format="%.0f%%",
+                min_value=0,
+                max_value=100,
                 help="All the key fields together",
             ),
         }

@@ -29,10 +29,14 @@ st.caption(
 )
 # Grouped as people ask: who the children were, how the reviews were done, what they asked.
 GROUPS = (
-    ("The children", ("children", "under_one", "age_11_plus", "deaths", "on_register",
-                      "ethnicity_not_recorded")),
-    ("The reviews and their reports", ("reviews", "independent_author", "median_months",
-                                       "genogram", "chronology")),
+    (
+        "The children",
+        ("children", "under_one", "age_11_plus", "deaths", "on_register", "ethnicity_not_recorded"),
+    ),
+    (
+        "The reviews and their reports",
+        ("reviews", "independent_author", "median_months", "genogram", "chronology"),
+    ),
     ("Their recommendations", ("recs_per_review", "procedures")),
 )
 for group, keys in GROUPS:
@@ -65,13 +69,17 @@ for group, keys in GROUPS:
 st.subheader("Trends by period")
 comparators = trends["series"].unique(maintain_order=True).to_list()
 if len(comparators) > 1:
-    st.caption(f"{' vs '.join(comparators)}. Shares are percentages of all children, reviews "
-               "or recommendations in each period, as defined above.")
+    st.caption(
+        f"{' vs '.join(comparators)}. Shares are percentages of all children, reviews "
+        "or recommendations in each period, as defined above."
+    )
 else:
-    st.caption("Shares are percentages of all children, reviews or recommendations in each "
-               "period, as defined in the headline figures.")
+    st.caption(
+        "Shares are percentages of all children, reviews or recommendations in each "
+        "period, as defined in the headline figures."
+    )
 plot = ui.trend_frame(trends, [ind.key for ind in INDICATORS])
-st.altair_chart(charts.trend_grid(plot, columns=4, width=230), width="stretch")
+st.altair_chart(charts.trend_grid(plot, columns=4, width=200), width="stretch")
 if "2001-03" in set(plot["period"]):
     st.caption(
         "2001-03 holds the study's 40 reviews, the reports it received (about 180 were "
@@ -79,8 +87,11 @@ if "2001-03" in set(plot["period"]):
     )
 
 with st.expander("The figures as a table"):
-    table = plot.filter(pl.col("series_order") == 0).pivot(
-        on="period", index=["order", "label"], values="text", aggregate_function="first"
-    ).sort("order").drop("order")
+    table = (
+        plot.filter(pl.col("series_order") == 0)
+        .pivot(on="period", index=["order", "label"], values="text", aggregate_function="first")
+        .sort("order")
+        .drop("order")
+    )
     ui.table(table)
     st.caption("Definitions: " + " ".join(f"**{i.label}**: {i.definition}" for i in INDICATORS))

@@ -34,8 +34,9 @@ with right:
     table = (
         current.group_by("focus_label", "focus_order")
         .agg(pl.col("recommendations").sum())
-        .with_columns((100 * pl.col("recommendations") / pl.col("recommendations").sum())
-                      .alias("share"))
+        .with_columns(
+            (100 * pl.col("recommendations") / pl.col("recommendations").sum()).alias("share")
+        )
         .sort("recommendations", "focus_order", descending=[True, False])
     )
     total = int(table["recommendations"].sum())
@@ -43,7 +44,8 @@ with right:
     ui.table(
         table.select("focus_label", "recommendations", "share"),
         column_config=ui.column_formats(
-            focus_label=("Focus", "text"), recommendations=("Number", "int"),
+            focus_label=("Focus", "text"),
+            recommendations=("Number", "int"),
             share=("%", "pct"),
         ),
     )
@@ -53,23 +55,25 @@ agency = access.recommendation_agency_focus(sel)
 if agency.is_empty():
     ui.empty_note("recommendations")
 else:
-    focus_order = (
-        agency.sort("focus_order")["focus_label"].unique(maintain_order=True).to_list()
-    )
-    agency_order = (
-        agency.sort("agency_order")["agency_label"].unique(maintain_order=True).to_list()
-    )
+    focus_order = agency.sort("focus_order")["focus_label"].unique(maintain_order=True).to_list()
+    agency_order = agency.sort("agency_order")["agency_label"].unique(maintain_order=True).to_list()
     cells = agency.with_columns(
-        (pl.col("recommendations") / pl.col("recommendations").sum().over("agency")).alias(
-            "share"
-        ),
+        (pl.col("recommendations") / pl.col("recommendations").sum().over("agency")).alias("share"),
     ).with_columns(pl.col("recommendations").cast(pl.String).alias("text"))
-    st.caption("Number of recommendations addressed to each agency (columns), by focus; the "
-               "shading is the share of that agency's recommendations.")
+    st.caption(
+        "Number of recommendations addressed to each agency (columns), by focus; the "
+        "shading is the share of that agency's recommendations."
+    )
     st.altair_chart(
         charts.heatmap(
-            cells, "agency_label", "focus_label", "share", "text",
-            x_sort=agency_order, y_sort=focus_order, domain=(0.0, 0.4),
+            cells,
+            "agency_label",
+            "focus_label",
+            "share",
+            "text",
+            x_sort=agency_order,
+            y_sort=focus_order,
+            domain=(0.0, 0.4),
         ),
         width="stretch",
     )

@@ -29,8 +29,9 @@ if region is None:
     wide = (
         long.with_columns(
             pl.struct("indicator", "value")
-            .map_elements(lambda r: ui.display_value(r["indicator"], r["value"]),
-                          return_dtype=pl.Float64)
+            .map_elements(
+                lambda r: ui.display_value(r["indicator"], r["value"]), return_dtype=pl.Float64
+            )
             .alias("shown")
         )
         .pivot(on="indicator", index="region", values="shown", aggregate_function="first")
@@ -40,8 +41,12 @@ if region is None:
     keys = [i.key for i in INDICATORS if i.key in wide.columns]
     ui.table(
         wide.select("label", "boards", *keys),
-        column_config={"label": "Region", "boards": st.column_config.NumberColumn(
-            "Boards", help="Boards whose most recent stated region this is")}
+        column_config={
+            "label": "Region",
+            "boards": st.column_config.NumberColumn(
+                "Boards", help="Boards whose most recent stated region this is"
+            ),
+        }
         | {
             i.key: st.column_config.NumberColumn(
                 i.label + (" %" if i.kind == "share" else ""),
@@ -51,8 +56,10 @@ if region is None:
             for i in INDICATORS
         },
     )
-    st.caption("Reviews count in the region they are coded to (as in the study's Table 10); "
-               "reviews with region not stated appear only in England's figures.")
+    st.caption(
+        "Reviews count in the region they are coded to (as in the study's Table 10); "
+        "reviews with region not stated appear only in England's figures."
+    )
     st.stop()
 
 region_sel = Selection(period=sel.period, region=region)
@@ -62,15 +69,26 @@ if sel.board is not None:
     st.caption(f"Showing the region of the selected board, {access.describe(sel)}.")
 
 trends = access.trends(Selection(region=region))
-wanted = ["reviews", "under_one", "age_11_plus", "on_register", "ethnicity_not_recorded",
-          "independent_author", "median_months", "genogram", "procedures"]
+wanted = [
+    "reviews",
+    "under_one",
+    "age_11_plus",
+    "on_register",
+    "ethnicity_not_recorded",
+    "independent_author",
+    "median_months",
+    "genogram",
+    "procedures",
+]
 # A region's count beside England's says nothing: counts show the region alone.
 plot = ui.trend_frame(
     trends.filter((pl.col("kind") != "count") | (pl.col("series_order") == 0)), wanted
 )
 st.subheader(f"{label} against {access.comparator_label}, by period")
-st.caption("Regional figures count reviews coded to the region. Small regional numbers move a "
-           "lot from one period to the next: read the trend, not one point.")
+st.caption(
+    "Regional figures count reviews coded to the region. Small regional numbers move a "
+    "lot from one period to the next: read the trend, not one point."
+)
 st.altair_chart(charts.trend_grid(plot, columns=3, width=300), width="stretch")
 
 st.subheader(f"Boards in {label}, {sel.period or 'all periods'}")
@@ -95,7 +113,13 @@ ui.table(
             format="%.0f%%" if INDICATORS_BY_KEY[k].kind == "share" else "%.1f",
             help=INDICATORS_BY_KEY[k].definition,
         )
-        for k in ("under_one", "on_register", "independent_author", "genogram", "chronology",
-                  "recs_per_review")
+        for k in (
+            "under_one",
+            "on_register",
+            "independent_author",
+            "genogram",
+            "chronology",
+            "recs_per_review",
+        )
     },
 )

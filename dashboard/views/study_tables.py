@@ -36,20 +36,30 @@ with top[0]:
         help="Show one table, or all of them one under the other.",
     )
 top[1].download_button(
-    "CSV", lambda: tables_csv_bytes(result), file_name=f"{stem}.csv", mime="text/csv",
-    icon=":material/download:", help="Tidy long CSV, as `scr tables --format csv` writes it.",
+    "CSV",
+    lambda: tables_csv_bytes(result),
+    file_name=f"{stem}.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    help="Tidy long CSV, as `scr tables --format csv` writes it.",
     width="stretch",
 )
 top[2].download_button(
-    "Excel", lambda: tables_xlsx_bytes(result), file_name=f"{stem}.xlsx",
+    "Excel",
+    lambda: tables_xlsx_bytes(result),
+    file_name=f"{stem}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/download:",
     help="One formatted sheet per table, as `scr tables --format xlsx` writes it.",
     width="stretch",
 )
 top[3].download_button(
-    "JSON", lambda: tables_json(result) + "\n", file_name=f"{stem}.json", mime="application/json",
-    icon=":material/download:", help="The tables JSON, as `scr tables` prints it.",
+    "JSON",
+    lambda: tables_json(result) + "\n",
+    file_name=f"{stem}.json",
+    mime="application/json",
+    icon=":material/download:",
+    help="The tables JSON, as `scr tables` prints it.",
     width="stretch",
 )
 
@@ -70,21 +80,15 @@ for meta in shown:
         st.info(f"No {table['unit']} in this selection.")
         continue
     if "columns" in table:
-        ui.table(tables.crosstab_frame(table))
-        pub = tables.published_crosstab(table, published, "published_count")
-        comp = tables.published_crosstab(table, published, "comparison_2002")
-        with st.expander("Published 2001-03 figures" + (" and 2002 comparison" if comp.height
-                                                           else "")):
-            ui.table(pub)
-            if comp.height:
-                st.caption("2002 report (counts as printed in Appendix 2):")
-                ui.table(comp)
+        # Long item labels wrap in a fixed column, so the counts and published figures fit.
+        ui.table(
+            tables.crosstab_frame(table, published),
+            {meta.row_header: st.column_config.TextColumn(width=380)},
+        )
+        st.caption(tables.crosstab_note(table, published))
     else:
         ui.table(tables.simple_frame(table, published))
     extra = tables.unmatched_comparisons(table, published)
     note = notes.get(meta.id)
     if extra or note:
-        st.caption(
-            "2002 report: "
-            + "; ".join([*extra, *([note] if note else [])])
-        )
+        st.caption("2002 report: " + "; ".join([*extra, *([note] if note else [])]))

@@ -28,7 +28,9 @@ st.caption(
 
 current = themes.filter(pl.col("period") == sel.period) if sel.period else themes
 totals = current.group_by("theme", "label").agg(
-    pl.col("yes").sum(), pl.col("children").sum(), pl.col("not_stated").sum(),
+    pl.col("yes").sum(),
+    pl.col("children").sum(),
+    pl.col("not_stated").sum(),
     pl.col("blank").sum(),
 )
 order = [key for key, _ in THEMES]
@@ -59,8 +61,12 @@ line = (
     .encode(
         x=alt.X("period:O", title=None, axis=alt.Axis(labelAngle=0)),
         y=alt.Y("percent:Q", title="% of children", scale=alt.Scale(domain=[0, 100])),
-        color=alt.Color("label:N", title=None, sort=[label for _, label in THEMES],
-                        legend=alt.Legend(orient="top")),
+        color=alt.Color(
+            "label:N",
+            title=None,
+            sort=[label for _, label in THEMES],
+            legend=alt.Legend(orient="top"),
+        ),
         tooltip=[
             alt.Tooltip("label:N", title="Circumstance"),
             alt.Tooltip("period:O", title="Period"),
@@ -82,13 +88,21 @@ with left:
     )
     labels = [label for _, label in THEMES]
     cells = pairs.with_columns(
-        pl.format("{}% ({})", (pl.col("share") * 100).round(0).cast(pl.Int64), pl.col("both"))
-        .alias("text")
+        pl.format(
+            "{}% ({})", (pl.col("share") * 100).round(0).cast(pl.Int64), pl.col("both")
+        ).alias("text")
     )
     st.altair_chart(
         charts.heatmap(
-            cells, "label_b", "label_a", "share", "text", x_sort=labels, y_sort=labels,
-            domain=(0.0, max(float(pairs["share"].max() or 0.0), 0.01)), step=50,
+            cells,
+            "label_b",
+            "label_a",
+            "share",
+            "text",
+            x_sort=labels,
+            y_sort=labels,
+            domain=(0.0, max(float(pairs["share"].max() or 0.0), 0.01)),
+            step=50,
         ),
         width="stretch",
     )
@@ -97,8 +111,9 @@ with right:
     combos = access.theme_combinations(sel).head(10)
     st.caption(f"{sel.period or 'All periods'}: the commonest exact combinations coded 'yes'.")
     combos = combos.with_columns(
-        pl.format("{} ({}%)", pl.col("children"), (pl.col("share") * 100).round(0)
-                  .cast(pl.Int64)).alias("text")
+        pl.format(
+            "{} ({}%)", pl.col("children"), (pl.col("share") * 100).round(0).cast(pl.Int64)
+        ).alias("text")
     )
     st.altair_chart(
         charts.hbar(combos, "combination", "children", "text", "Children"), width="stretch"
