@@ -19,20 +19,39 @@ st.set_page_config(
 )
 
 PAGES = [
-    st.Page("views/overview.py", title="National overview", url_path="overview",
-            icon=":material/insights:", default=True),
-    st.Page("views/study_tables.py", title="Study tables", url_path="study-tables",
-            icon=":material/table_chart:"),
-    st.Page("views/region.py", title="Region", url_path="region",
-            icon=":material/map:"),
-    st.Page("views/benchmark.py", title="Board benchmark", url_path="benchmark",
-            icon=":material/leaderboard:"),
-    st.Page("views/themes.py", title="Themes", url_path="themes",
-            icon=":material/diversity_3:"),
-    st.Page("views/recommendations.py", title="Recommendations",
-            url_path="recommendations", icon=":material/checklist:"),
-    st.Page("views/data_quality.py", title="Data quality", url_path="data-quality",
-            icon=":material/fact_check:"),
+    st.Page(
+        "views/overview.py",
+        title="National overview",
+        url_path="overview",
+        icon=":material/insights:",
+        default=True,
+    ),
+    st.Page(
+        "views/study_tables.py",
+        title="Study tables",
+        url_path="study-tables",
+        icon=":material/table_chart:",
+    ),
+    st.Page("views/region.py", title="Region", url_path="region", icon=":material/map:"),
+    st.Page(
+        "views/benchmark.py",
+        title="Board benchmark",
+        url_path="benchmark",
+        icon=":material/leaderboard:",
+    ),
+    st.Page("views/themes.py", title="Themes", url_path="themes", icon=":material/diversity_3:"),
+    st.Page(
+        "views/recommendations.py",
+        title="Recommendations",
+        url_path="recommendations",
+        icon=":material/checklist:",
+    ),
+    st.Page(
+        "views/data_quality.py",
+        title="Data quality",
+        url_path="data-quality",
+        icon=":material/fact_check:",
+    ),
 ]
 
 page = st.navigation(PAGES)

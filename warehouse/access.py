@@ -200,6 +200,15 @@ INDICATORS: tuple[Indicator, ...] = (
 )
 INDICATORS_BY_KEY = {i.key: i for i in INDICATORS}
 SHARE_INDICATORS = tuple(i.key for i in INDICATORS if i.kind == "share")
+# The indicators shown for each board when boards are set side by side.
+SIDE_BY_SIDE = (
+    "under_one",
+    "on_register",
+    "independent_author",
+    "genogram",
+    "chronology",
+    "recs_per_review",
+)
 
 # numerator, denominator columns of the aggregate query, per indicator.
 _INDICATOR_TERMS: dict[str, tuple[str, str]] = {
@@ -727,16 +736,7 @@ class Access:
     def boards_side_by_side(self, sel: Selection) -> pl.DataFrame:
         """One row per board in the selection's region (every board ever seen there, with zero
         reviews in the period when none): board, reviews, children, and the key shares in %."""
-        wide_keys = (
-            "reviews",
-            "children",
-            "under_one",
-            "on_register",
-            "independent_author",
-            "genogram",
-            "chronology",
-            "recs_per_review",
-        )
+        wide_keys = ("reviews", "children", *SIDE_BY_SIDE)
         long = self.board_indicators(sel).filter(pl.col("indicator").is_in(wide_keys))
         shares = long.with_columns(
             pl.when(pl.col("kind") == "share")

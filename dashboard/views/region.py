@@ -6,7 +6,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts, state, ui
-from warehouse.access import INDICATORS, INDICATORS_BY_KEY, Selection
+from warehouse.access import INDICATORS, INDICATORS_BY_KEY, SIDE_BY_SIDE, Selection
 
 access = state.get_access()
 sel = state.selection()
@@ -113,13 +113,6 @@ ui.table(
             format="%.0f%%" if INDICATORS_BY_KEY[k].kind == "share" else "%.1f",
             help=INDICATORS_BY_KEY[k].definition,
         )
-        for k in (
-            "under_one",
-            "on_register",
-            "independent_author",
-            "genogram",
-            "chronology",
-            "recs_per_review",
-        )
+        for k in SIDE_BY_SIDE
     },
 )
