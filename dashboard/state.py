@@ -174,9 +174,9 @@ def sidebar_filters(access: CachedAccess, page_path: str) -> Selection:
         "Region",
         region_options,
         key="region",
-        format_func=lambda r: f"{access.comparator_label} (all regions)"
-        if r == ALL
-        else region_labels.get(r, r),
+        format_func=lambda r: (
+            f"{access.comparator_label} (all regions)" if r == ALL else region_labels.get(r, r)
+        ),
         on_change=_reset_board_if_elsewhere,
         args=(region_of,),
         help="Government office region (Central is the former SSI region, 2001-03 only).",
