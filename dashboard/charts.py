@@ -278,4 +278,4 @@ def hbar(data: pl.DataFrame, y: str, x: str, text: str, x_title: str) -> alt.Lay
     return alt.layer(
         base.mark_bar(color="#1f5fa8"),
         base.mark_text(align="left", dx=4).encode(text=f"{text}:N"),
-    ).properties(height=26 * max(data.height, 1))
+    ).properties(height=alt.Step(28))

@@ -54,7 +54,7 @@ SHORT_LABELS = {
     "on_register": "On register/plan",
     "ethnicity_not_recorded": "Ethnicity n/k",
     "independent_author": "Indep. author",
-    "median_months": "Months to report",
+    "median_months": "Median months",
     "genogram": "Genogram",
     "chronology": "Chronology",
     "recs_per_review": "Per review",
@@ -139,13 +139,18 @@ def column_formats(**formats: Any) -> dict[str, Any]:
 
 def trend_frame(trends: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     """The trends of ``keys`` (in that order) ready for ``charts.trend_grid``: the value as
-    plotted (shares in %), as read (``text``), and each panel's title."""
+    plotted (shares in %), as read (``text``), and each panel's title. Counts (reviews,
+    children) are kept for the selection only."""
     order = {k: i for i, k in enumerate(keys)}
     titles = {
         k: INDICATORS_BY_KEY[k].label + (" (%)" if INDICATORS_BY_KEY[k].kind == "share" else "")
         for k in keys
     }
-    return trends.filter(pl.col("indicator").is_in(keys)).with_columns(
+    # A region's or board's count beside England's says nothing: counts show the selection alone.
+    wanted = pl.col("indicator").is_in(keys) & (
+        (pl.col("kind") != "count") | (pl.col("series_order") == 0)
+    )
+    return trends.filter(wanted).with_columns(
         pl.struct("indicator", "value")
         .map_elements(lambda r: display_value(r["indicator"], r["value"]), return_dtype=pl.Float64)
         .alias("shown"),

@@ -233,6 +233,13 @@ THEMES: tuple[tuple[str, str], ...] = (
     ("parental_substance_misuse", "Parental substance misuse"),
     ("parental_mental_ill_health", "Parental mental ill health"),
 )
+# Short names for charts and combinations (substance misuse and mental ill health: parental).
+THEME_SHORT = {
+    "neglect": "Neglect",
+    "domestic_violence": "Domestic violence",
+    "parental_substance_misuse": "Substance misuse",
+    "parental_mental_ill_health": "Mental ill health",
+}
 
 # Completeness fields of the data-quality mart (warehouse/sql/marts/data_quality.sql), labelled.
 QUALITY_FIELDS: dict[str, str] = {
@@ -982,10 +989,19 @@ class Access:
         for a, label_a in THEMES:
             for b, label_b in THEMES:
                 both = kids.filter(pl.col(a) & pl.col(b)).height if total else 0
-                rows.append((a, label_a, b, label_b, both, total))
+                rows.append((a, label_a, THEME_SHORT[a], b, label_b, THEME_SHORT[b], both, total))
         out = pl.DataFrame(
             rows,
-            schema=["theme_a", "label_a", "theme_b", "label_b", "both", "children"],
+            schema=[
+                "theme_a",
+                "label_a",
+                "short_a",
+                "theme_b",
+                "label_b",
+                "short_b",
+                "both",
+                "children",
+            ],
             orient="row",
         )
         return out.with_columns(
@@ -998,7 +1014,7 @@ class Access:
         (0-4), and the commonest exact combinations: combination, circumstances, children,
         share."""
         kids = self._child_themes(sel)
-        names = dict(THEMES)
+        names = THEME_SHORT
         keys = [k for k, _ in THEMES]
         if kids.is_empty():
             return pl.DataFrame(

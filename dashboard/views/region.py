@@ -80,10 +80,7 @@ wanted = [
     "genogram",
     "procedures",
 ]
-# A region's count beside England's says nothing: counts show the region alone.
-plot = ui.trend_frame(
-    trends.filter((pl.col("kind") != "count") | (pl.col("series_order") == 0)), wanted
-)
+plot = ui.trend_frame(trends, wanted)
 st.subheader(f"{label} against {access.comparator_label}, by period")
 st.caption(
     "Regional figures count reviews coded to the region. Small regional numbers move a "

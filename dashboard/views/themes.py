@@ -8,7 +8,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts, state, ui
-from warehouse.access import THEMES
+from warehouse.access import THEME_SHORT, THEMES
 
 access = state.get_access()
 sel = state.selection()
@@ -78,15 +78,18 @@ line = (
 )
 st.altair_chart(line, width="stretch")
 
-left, right = st.columns(2)
 pairs = access.theme_pairs(sel)
+combos = access.theme_combinations(sel)
+kids = int(combos["children"].sum())
+left, right = st.columns([3, 2])
 with left:
     st.subheader("How often together")
     st.caption(
         f"{sel.period or 'All periods'}: share of all children with both circumstances "
-        "(the diagonal is each circumstance at all)."
+        "(the diagonal is each circumstance at all). Substance misuse and mental ill health "
+        "are the parents'."
     )
-    labels = [label for _, label in THEMES]
+    shorts = list(THEME_SHORT.values())
     cells = pairs.with_columns(
         pl.format(
             "{}% ({})", (pl.col("share") * 100).round(0).cast(pl.Int64), pl.col("both")
@@ -95,36 +98,46 @@ with left:
     st.altair_chart(
         charts.heatmap(
             cells,
-            "label_b",
-            "label_a",
+            "short_b",
+            "short_a",
             "share",
             "text",
-            x_sort=labels,
-            y_sort=labels,
+            x_sort=shorts,
+            y_sort=shorts,
             domain=(0.0, max(float(pairs["share"].max() or 0.0), 0.01)),
             step=50,
         ),
         width="stretch",
     )
 with right:
-    st.subheader("Combinations")
-    combos = access.theme_combinations(sel).head(10)
-    st.caption(f"{sel.period or 'All periods'}: the commonest exact combinations coded 'yes'.")
-    combos = combos.with_columns(
-        pl.format(
-            "{} ({}%)", pl.col("children"), (pl.col("share") * 100).round(0).cast(pl.Int64)
-        ).alias("text")
+    st.subheader("How many at once")
+    counts = (
+        combos.group_by("circumstances")
+        .agg(pl.col("children").sum())
+        .sort("circumstances")
+        .with_columns(
+            pl.col("circumstances").cast(pl.String).alias("number"),
+            pl.format(
+                "{} ({}%)",
+                pl.col("children"),
+                (100 * pl.col("children") / max(kids, 1)).round(0).cast(pl.Int64),
+            ).alias("text"),
+        )
     )
-    st.altair_chart(
-        charts.hbar(combos, "combination", "children", "text", "Children"), width="stretch"
-    )
-    several = pairs.filter(pl.col("theme_a") != pl.col("theme_b"))
-    all_combos = access.theme_combinations(sel)
-    two_plus = all_combos.filter(pl.col("circumstances") >= 2)["children"].sum()
-    kids = int(all_combos["children"].sum())
+    two_plus = int(combos.filter(pl.col("circumstances") >= 2)["children"].sum())
     st.caption(
-        f"{two_plus} of {kids} children ({ui.pct(two_plus / kids if kids else None)}) have two "
-        "or more of these circumstances coded."
-        if several.height
-        else ""
+        f"Children by how many of the four circumstances are coded 'yes': {two_plus} of {kids} "
+        f"({ui.pct(two_plus / kids if kids else None)}) have two or more."
     )
+    st.altair_chart(charts.hbar(counts, "number", "children", "text", "Children"), width="stretch")
+
+st.subheader("The commonest combinations")
+ui.table(
+    combos.head(12).with_columns((100 * pl.col("share")).alias("share")),
+    ui.column_formats(
+        combination=("Circumstances coded 'yes'", "text"),
+        circumstances=("How many", "int"),
+        children=("Children", "int"),
+        share=("% of children", "pct"),
+    ),
+)
