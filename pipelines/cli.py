@@ -290,6 +290,35 @@ def cmd_submissions(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    from warehouse.load import review_versions
+
+    con = _open_for_reading(args.warehouse_file)
+    try:
+        versions = review_versions(con, args.review_id)
+    finally:
+        con.close()
+    if versions.height == 0:
+        _err(f"no review {args.review_id!r} has been loaded")
+        return EXIT_REJECTED
+    if args.format == "json":
+        _say(versions.write_json())
+        return EXIT_OK
+    for v in versions.iter_rows(named=True):
+        replaced = (
+            f"; replaced {v['replaced_at']:%Y-%m-%d %H:%M:%S} by {v['replaced_by']}"
+            if v["replaced_by"]
+            else ""
+        )
+        _say(
+            f"{v['version']:<8} loaded by {v['loaded_by']} ({v['loaded_at']}){replaced}: "
+            f"board {v['board_code']}, period {v['period']}, incident {v['incident_date']}, "
+            f"report {v['report_date'] or 'not dated'}; {v['n_children']} children, "
+            f"{v['n_recommendations']} recommendations, {v['n_actions']} actions"
+        )
+    return EXIT_OK
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     import dashboard
 
@@ -379,6 +408,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", nargs="?")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_submissions)
+
+    p = sub.add_parser(
+        "history",
+        help="every version of a review: earlier ones replaced by "
+        "corrected resubmissions, and the current one",
+    )
+    p.add_argument("review_id", metavar="REVIEW_ID")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=cmd_history)
 
     p = sub.add_parser("dashboard", help="start the Streamlit dashboard")
     p.add_argument("--port", type=int, default=8501)

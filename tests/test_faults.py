@@ -200,3 +200,10 @@ def test_ledger_archive_and_history(
     assert (archived[0] / "children.csv").read_bytes() == (first / "children.csv").read_bytes()
     # Only the review that changed went to history, with the submission that replaced it.
     assert history == [("TR-1", "TC-1", "mixed", second_id)]
+    capsys.readouterr()
+    assert main(["history", "TR-1"]) == 0
+    versions = capsys.readouterr().out.splitlines()
+    assert len(versions) == 2
+    assert versions[0].startswith("earlier") and f"by {second_id}" in versions[0]
+    assert versions[1].startswith("current") and f"loaded by {second_id}" in versions[1]
+    assert main(["history", "NOPE"]) == 1

@@ -153,7 +153,7 @@ def test_help_documents_every_command() -> None:
     out = subprocess.run([sys.executable, "-m", "pipelines.cli", "--help"], capture_output=True,
                          text=True, cwd=REPO, check=True).stdout
     for command in ("build", "ingest", "validate", "tables", "replicate", "template",
-                    "submissions", "dashboard", "--warehouse"):
+                    "submissions", "history", "dashboard", "--warehouse"):
         assert command in out
 
 

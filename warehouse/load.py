@@ -486,3 +486,36 @@ def ledger_row(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, 
 
 def unreadable(description: str) -> pl.DataFrame:
     return issue("ingest_failed", description)
+
+
+def review_versions(con: duckdb.DuckDBPyConnection, review_id: str) -> pl.DataFrame:
+    """Every version of a review: earlier ones from the history tables, then the current one.
+
+    Each row says which submission loaded that version and when, for earlier versions when
+    and by which submission it was replaced, and how many rows it had in each sheet.
+    """
+
+    def row_counts(suffix: str) -> str:
+        return ", ".join(
+            f"(SELECT count(*) FROM {sheet}{suffix} x WHERE x.review_id = r.review_id "
+            f"AND x.submission_id = r.submission_id) AS n_{sheet}"
+            for sheet in ("children", "recommendations", "actions")
+        )
+
+    return query_frame(
+        con,
+        f"""
+        SELECT 'earlier' AS version, r.submission_id AS loaded_by, s.decided_at AS loaded_at,
+               r.replaced_by, r.replaced_at, r.board_code, r.period, r.incident_date,
+               r.report_date, r.recommendations_total, {row_counts("_history")}
+        FROM reviews_history r LEFT JOIN submissions s USING (submission_id)
+        WHERE r.review_id = $review_id
+        UNION ALL
+        SELECT 'current', r.submission_id, s.decided_at, NULL, NULL, r.board_code, r.period,
+               r.incident_date, r.report_date, r.recommendations_total, {row_counts("")}
+        FROM reviews r LEFT JOIN submissions s USING (submission_id)
+        WHERE r.review_id = $review_id
+        ORDER BY loaded_at NULLS FIRST
+        """,
+        {"review_id": review_id},
+    )
