@@ -55,7 +55,7 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-access = state.get_access()
+access = state.get_access(fresh=True)
 if not access.has_snapshot():
     st.title("SCR Observatory")
     st.error(

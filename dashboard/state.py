@@ -90,8 +90,15 @@ def current_scope() -> Scope:
     return FULL_SCOPE
 
 
-def get_access() -> CachedAccess:
-    return CachedAccess(Access(scope=current_scope()))
+_ACCESS_KEY = "_scr_access"
+
+
+def get_access(*, fresh: bool = False) -> CachedAccess:
+    """This run's data access. The entry script asks for a fresh one at the start of every
+    run; the page then gets the same one, so sidebar and page read the same snapshot."""
+    if fresh or _ACCESS_KEY not in st.session_state:
+        st.session_state[_ACCESS_KEY] = CachedAccess(Access(scope=current_scope()))
+    return st.session_state[_ACCESS_KEY]
 
 
 # --- URL-synced controls ------------------------------------------------------------------
