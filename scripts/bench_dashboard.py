@@ -31,6 +31,12 @@ from dashboard.testing import build_sample_warehouse, scaled_warehouse  # noqa: 
 from warehouse.access import Access  # noqa: E402
 
 APP = REPO / "dashboard" / "app.py"
+# AppTest runs without a server: drop the notices that say so on every run.
+for _name in (
+    "streamlit.runtime.caching.cache_data_api",
+    "streamlit.runtime.scriptrunner_utils.script_run_context",
+):
+    logging.getLogger(_name).addFilter(lambda record: False)
 AIM_SECONDS = 1.0
 
 
@@ -55,13 +61,6 @@ def render_times(page: str, params: dict[str, str]) -> tuple[float, float]:
     """(cold, warm) seconds for one server-side render of ``page``."""
     import streamlit as st
     from streamlit.testing.v1 import AppTest
-
-    # AppTest runs without a server: drop the notices that says so on every run.
-    for name in (
-        "streamlit.runtime.caching.cache_data_api",
-        "streamlit.runtime.scriptrunner_utils.script_run_context",
-    ):
-        logging.getLogger(name).addFilter(lambda record: False)
 
     at = AppTest.from_file(str(APP), default_timeout=120)
     at.query_params.update(params)
