@@ -16,11 +16,10 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.samples import SAMPLE_SUBMISSIONS, sample_paths
 from warehouse.db import WarehouseBusy, connect, query_frame, snapshot_path, warehouse_path
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_SUBMISSIONS = REPO_ROOT / "data_samples" / "submissions"
 
 
 class UsageError(Exception):
@@ -46,14 +45,6 @@ def _open_for_reading(path: Path) -> duckdb.DuckDBPyConnection:
         if snap.exists():
             return connect(snap, read_only=True)
         raise
-
-
-def _sample_paths(source: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in source.iterdir()
-        if not p.name.startswith(".") and (p.is_dir() or p.suffix == ".xlsx")
-    )
 
 
 def _print_outcomes(outcomes: list, fmt: str) -> int:  # list[IngestOutcome]
@@ -120,7 +111,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     source = Path(args.source)
     if not source.is_dir():
         raise UsageError(f"--source {source} is not a folder")
-    paths = _sample_paths(source)
+    paths = sample_paths(source)
     if not paths:
         raise UsageError(f"no submissions (workbooks or CSV folders) in {source}")
     _say(f"building {args.warehouse_file} from {len(paths)} submissions in {source}")

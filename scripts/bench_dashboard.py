@@ -27,7 +27,7 @@ import polars as pl
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from dashboard.testing import build_sample_warehouse, scaled_warehouse  # noqa: E402
+from tests.sample_warehouses import build_sample_warehouse, scaled_warehouse  # noqa: E402
 from warehouse.access import Access  # noqa: E402
 
 APP = REPO / "dashboard" / "app.py"

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.testing import sample_warehouse_once
+from tests.sample_warehouses import sample_warehouse_once
 from warehouse.access import Access, Selection
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"

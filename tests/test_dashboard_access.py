@@ -11,7 +11,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from dashboard.testing import (
+from tests.sample_warehouses import (
     copy_warehouse,
     sample_paths,
     sample_warehouse_once,

@@ -3,6 +3,9 @@
 DuckDB locks its file per process: while a writer has it open, no other process can open it,
 not even read-only. So writers serialise on a lock file, and readers (the dashboard, `scr
 tables` during an ingest) read a published snapshot: a finished copy swapped in atomically.
+A long-lived reader must not keep plain connections to the snapshot path: DuckDB shares one
+database instance per path in a process, which would keep serving the replaced file
+(warehouse.access attaches each snapshot version explicitly instead).
 """
 
 from __future__ import annotations
@@ -111,16 +114,6 @@ def snapshot_version(path: Path) -> str:
     except FileNotFoundError:
         return "none"
     return f"{stat.st_mtime_ns}-{stat.st_size}"
-
-
-@contextlib.contextmanager
-def read_snapshot(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived read-only connection to the published snapshot."""
-    con = duckdb.connect(str(snapshot_path(path)), read_only=True)
-    try:
-        yield con
-    finally:
-        con.close()
 
 
 def query_frame(

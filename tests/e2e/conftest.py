@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dashboard.testing import copy_warehouse, sample_warehouse_once
+from tests.sample_warehouses import copy_warehouse, sample_warehouse_once
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -178,7 +178,10 @@ def live_app(sample_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (.ci/run installs it)")
+        pytest.fail(
+            f"Debian's chromium is not installed at {CHROMIUM}: apt-get install chromium "
+            "(.ci/run installs it)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

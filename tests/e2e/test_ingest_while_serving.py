@@ -9,9 +9,9 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from dashboard.testing import sample_paths
 from e2e.conftest import LiveApp
 from e2e.pages import MAIN, assert_no_error, open_page, shot
+from pipelines.samples import sample_paths
 
 TARGETS = [
     ("/", "National overview"),

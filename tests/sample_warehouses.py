@@ -1,10 +1,8 @@
-"""Warehouses for the dashboard's tests and benchmark (not used by the app itself).
+"""Warehouses for the dashboard's tests and benchmark.
 
-``build_sample_warehouse`` loads every sample submission through the project's own loader
-(``warehouse.load``: read, type, check the rules, publish in one transaction), then
-materialises the marts and publishes the snapshot, as ``scr build`` does but without running
-Dagster and the Great Expectations suites per submission: the same rows in ~30 s instead of
-minutes. ``scaled_warehouse`` copies a warehouse's core tables N times with suffixed ids: a
+``build_sample_warehouse`` loads every sample submission exactly as ``scr build`` does
+(the Dagster assets in process, expectation suites included), then the marts and the
+snapshot. ``scaled_warehouse`` copies a warehouse's core tables N times with suffixed ids: a
 synthetic national set N times larger, for the benchmark.
 """
 
@@ -13,21 +11,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import polars as pl
-
-from warehouse.db import archive_dir, connect, publish_snapshot, snapshot_path
-
-REPO = Path(__file__).resolve().parent.parent
-SAMPLE_SUBMISSIONS = REPO / "data_samples" / "submissions"
-
-
-def sample_paths(source: Path = SAMPLE_SUBMISSIONS) -> list[Path]:
-    """The submissions `scr build` would load, in the same order."""
-    return sorted(
-        p
-        for p in source.iterdir()
-        if not p.name.startswith(".") and (p.is_dir() or p.suffix == ".xlsx")
-    )
+from pipelines.samples import SAMPLE_SUBMISSIONS, sample_paths
+from warehouse.db import connect, publish_snapshot, snapshot_path
 
 
 def _refresh_marts(con: object, path: Path) -> None:
@@ -40,30 +25,19 @@ def _refresh_marts(con: object, path: Path) -> None:
 
 
 def build_sample_warehouse(path: Path, source: Path = SAMPLE_SUBMISSIONS) -> Path:
-    """Load every sample submission into a new warehouse at ``path`` and publish a snapshot.
+    """Build a new warehouse at ``path`` from every sample submission, as `scr build` does.
 
     Returns the warehouse path. Raises if any sample submission is rejected.
     """
-    from warehouse import load
+    from pipelines.runner import ingest
 
     path = Path(path)
     if path.exists():
         raise FileExistsError(f"{path} exists; build into a new location")
-    con = connect(path)
-    try:
-        for submission in sample_paths(source):
-            receipt = load.receive(con, submission, archive_dir(path), "dashboard tests")
-            load.stage(con, receipt)
-            errors = load.staged_issues(con, receipt.submission_id).filter(
-                pl.col("severity") == "error"
-            )
-            if errors.height:
-                lines = load.reject(con, receipt.submission_id)
-                raise RuntimeError(f"sample {submission.name} rejected: {lines[:3]}")
-            load.publish(con, receipt.submission_id)
-        _refresh_marts(con, path)
-    finally:
-        con.close()
+    outcomes = ingest(sample_paths(source), path, "dashboard tests")
+    rejected = [o for o in outcomes if o.status != "accepted"]
+    if rejected:
+        raise RuntimeError(f"sample {rejected[0].path.name} rejected: {rejected[0].lines[:3]}")
     return path
 
 
