@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8501
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test build dashboard dagster lint clean
+.PHONY: demo test build dashboard dagster bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ dashboard: $(STAMP)
 dagster: $(STAMP)
 	mkdir -p .dagster_home
 	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -m pipelines.definitions
+
+## bench: server-side render time of every dashboard page (sample and 10x data)
+bench: $(STAMP)
+	$(BIN)/python scripts/bench_dashboard.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
