@@ -61,7 +61,9 @@ LONG_SCHEMA: dict[str, pl.DataType] = {
 }
 
 _TABLE_ID = re.compile(r"t[0-9]{2}[a-z]?_[a-z0-9_]+")
-_HEADER = re.compile(r"^--\s*(id|title|unit|row_header|kind|percent):\s*(.+?)\s*$")
+_HEADER = re.compile(r"^--\s*(id|title|unit|row_header|kind|percent|counts):\s*(.+?)\s*$")
+# Tables that count one coded column share this SQL; their file says which column.
+CODE_LIST_TEMPLATE = SQL_DIR / "code_list_table.sql.template"
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,12 @@ def parse_table(path: Path) -> StudyTable:
     if not _TABLE_ID.fullmatch(meta["id"]):
         # The id becomes a CTE name in the combined statement, so it must be a plain name.
         raise ValueError(f"{path.name}: {meta['id']!r} is not an id like t02_age")
+    if "counts" in meta:
+        sheet, column = meta["counts"].split(".")
+        if not (sheet.isidentifier() and column.isidentifier()):
+            raise ValueError(f"{path.name}: 'counts: {meta['counts']}' is not sheet.column")
+        template = CODE_LIST_TEMPLATE.read_text(encoding="utf-8")
+        sql = template.replace("{sheet}", sheet).replace("{column}", column)
     return StudyTable(
         id=meta["id"],
         title=meta["title"],
