@@ -61,9 +61,11 @@ LONG_SCHEMA: dict[str, pl.DataType] = {
 }
 
 _TABLE_ID = re.compile(r"t[0-9]{2}[a-z]?_[a-z0-9_]+")
-_HEADER = re.compile(r"^--\s*(id|title|unit|row_header|kind|percent|counts):\s*(.+?)\s*$")
+_HEADER = re.compile(r"^--\s*(id|title|unit|row_header|kind|percent|counts|grid):\s*(.+?)\s*$")
 # Tables that count one coded column share this SQL; their file says which column.
 CODE_LIST_TEMPLATE = SQL_DIR / "code_list_table.sql.template"
+# Tables 16 and 20 cross-tabulate a group of reviews columns; their file names the prefix.
+QUESTION_GRID_TEMPLATE = SQL_DIR / "question_grid.sql.template"
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,11 @@ def parse_table(path: Path) -> StudyTable:
             raise ValueError(f"{path.name}: 'counts: {meta['counts']}' is not sheet.column")
         template = CODE_LIST_TEMPLATE.read_text(encoding="utf-8")
         sql = template.replace("{sheet}", sheet).replace("{column}", column)
+    if "grid" in meta:
+        prefix = meta["grid"]
+        if not re.fullmatch(r"[a-z0-9]+_", prefix):
+            raise ValueError(f"{path.name}: 'grid: {prefix}' is not a column prefix like c8_")
+        sql = QUESTION_GRID_TEMPLATE.read_text(encoding="utf-8").replace("{prefix}", prefix)
     return StudyTable(
         id=meta["id"],
         title=meta["title"],
