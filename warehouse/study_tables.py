@@ -6,7 +6,10 @@ here, filtered by the DuckDB named parameters ``$period``, ``$region``, ``$board
 ``ref_codes``/``ref_columns`` tables, and returns the uniform long shape
 ``section, row_order, row_code, row_label, column_order, column_code, count, n``.
 Its header comments (``-- id:``, ``-- title:``, ``-- unit:``, ``-- row_header:``,
-``-- kind: crosstab``, ``-- percent: no``) are the table's metadata.
+``-- kind: crosstab``, ``-- percent: no``) are the table's metadata. Tables of one shape
+share its SQL: ``-- counts: sheet.column`` (one coded column, Tables 3-10 and 14) and
+``-- grid: prefix`` (a grid of reviews questions, Tables 16 and 20) name the shared
+template in ``sql/study/*.sql.template`` and what it counts.
 
 All counting happens in SQL; this module only adds percentages (integer round half up),
 orders the rows, and shapes the tables JSON of ``shared/coding-frame/tabulations.md``.
