@@ -207,3 +207,27 @@ def test_ledger_archive_and_history(
     assert versions[0].startswith("earlier") and f"by {second_id}" in versions[0]
     assert versions[1].startswith("current") and f"loaded by {second_id}" in versions[1]
     assert main(["history", "NOPE"]) == 1
+
+
+def test_a_submission_closed_as_interrupted_is_never_published(
+    make_submission: Callable[..., Path], tmp_path: Path
+) -> None:
+    """If another process closed a staged submission, publishing it must refuse, not load
+    nothing and call it accepted."""
+    import pytest
+
+    from warehouse import load
+    from warehouse.db import connect
+
+    warehouse = tmp_path / "scr.duckdb"
+    con = connect(warehouse)
+    try:
+        receipt = load.receive(con, make_submission(), tmp_path / "archive", "t")
+        load.stage(con, receipt)
+        assert load.recover_interrupted(con) == [receipt.submission_id]
+        with pytest.raises(load.SubmissionRejected, match="interrupted, not staged"):
+            load.publish(con, receipt.submission_id)
+        assert con.execute("SELECT count(*) FROM reviews").fetchall() == [(0,)]
+        assert load.ledger_row(con, receipt.submission_id)["status"] == "interrupted"
+    finally:
+        con.close()

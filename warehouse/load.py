@@ -362,6 +362,16 @@ def publish(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, int
     cf = frame()
     con.begin()
     try:
+        status = con.execute(
+            "SELECT status FROM submissions WHERE submission_id = ?", [submission_id]
+        ).fetchall()
+        if status != [("staged",)]:
+            # e.g. closed as interrupted by another process: its staged rows are gone.
+            found = status[0][0] if status else "not in the ledger"
+            raise SubmissionRejected(
+                submission_id,
+                [f"[ERROR] file: the submission is {found}, not staged; ingest it again"],
+            )
         errors = con.execute(
             "SELECT count(*) FROM stg_issues WHERE submission_id = ? AND severity = ?",
             [submission_id, ERROR],

@@ -9,6 +9,7 @@ import polars as pl
 from pipelines.defs.partitions import submissions
 from pipelines.defs.resources import WarehouseResource
 from warehouse import load
+from warehouse.issues import issue
 
 
 class SubmissionConfig(dg.Config):
@@ -119,6 +120,7 @@ def published_submission(
         try:
             counts = load.publish(con, submission_id)
         except load.SubmissionRejected as rejected:
-            load.reject(con, submission_id)
+            reason = "; ".join(line.removeprefix("[ERROR] ") for line in rejected.lines)
+            load.reject(con, submission_id, issue("publish_refused", reason))
             raise dg.Failure("submission rejected:\n" + "\n".join(rejected.lines)) from None
     return dg.MaterializeResult(metadata={"submission_id": submission_id, **counts})
