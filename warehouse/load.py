@@ -28,7 +28,7 @@ import polars as pl
 from warehouse.coerce import coerce_submission, empty_sheet_frame
 from warehouse.db import query_frame
 from warehouse.frame import frame
-from warehouse.issues import ERROR, combine, issue, issues_json, report_lines, summarise
+from warehouse.issues import ERROR, combine, issues_json, report_lines, summarise
 from warehouse.reader import read_submission
 from warehouse.rules import completeness_warnings, submission_rules, warehouse_rules
 from warehouse.schema import CORE_SHEETS, ensure_schema
@@ -492,10 +492,6 @@ def submission_for_run(con: duckdb.DuckDBPyConnection, run_id: str) -> str | Non
 def ledger_row(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, object]:
     rows = query_frame(con, "SELECT * FROM submissions WHERE submission_id = ?", [submission_id])
     return rows.row(0, named=True) if rows.height else {}
-
-
-def unreadable(description: str) -> pl.DataFrame:
-    return issue("ingest_failed", description)
 
 
 def review_versions(con: duckdb.DuckDBPyConnection, review_id: str) -> pl.DataFrame:
