@@ -156,6 +156,58 @@ def test_study_tables_are_those_of_scr_tables(
     assert access.study_tables(selection) == expected
 
 
+# The indicators are counted in access.py's own SQL (one pass for every group, as the funnel
+# plot needs); each is a cell of a study table, so the two definitions must never drift apart.
+INDICATOR_CELLS: dict[str, list[tuple[str, str, str | None]]] = {
+    # indicator: the (table, row code, column code) cells whose counts make its numerator
+    "under_one": [("t02_age", "under_1", None)],
+    "age_11_plus": [("t02_age", "11_and_over", None)],
+    "deaths": [("t07_incident_type", "death", None)],
+    "on_register": [("t08_cp_register", "on_register", None)],
+    "ethnicity_not_recorded": [("t04_child_ethnicity", "not_stated", None)],
+    "independent_author": [("t14_author_status", "independent", None)],
+    "genogram": [("t16_chapter8_compliance", "c8_genogram", "yes")],
+    "chronology": [("t16_chapter8_compliance", "c8_chronology", "yes")],
+    "procedures": [
+        ("t18_recommendation_focus", "existing_procedures", None),
+        ("t18_recommendation_focus", "new_procedures", None),
+    ],
+}
+INDICATOR_DENOMINATOR = {
+    "under_one": "t02_age", "age_11_plus": "t02_age", "deaths": "t02_age",
+    "on_register": "t02_age", "ethnicity_not_recorded": "t02_age",
+    "independent_author": "t14_author_status", "genogram": "t14_author_status",
+    "chronology": "t14_author_status", "procedures": "t18_recommendation_focus",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        Selection(period="2001-03"),
+        Selection(period="2009-11"),
+        Selection(),
+        Selection(period="2005-07", region="london"),
+        Selection(board="SYN001"),
+    ],
+    ids=["2001-03", "2009-11", "all", "london-2005-07", "board"],
+)
+def test_indicators_are_the_study_tables_cells(access: Access, selection: Selection) -> None:
+    tables = {t["id"]: t for t in access.study_tables(selection)["tables"]}
+
+    def cell(table: str, row: str, column: str | None) -> int:
+        found = tables[table]["rows"] + tables[table].get("summaries", [])
+        item = next(r for r in found if r["code"] == row)
+        return item["counts"][column] if column else item["count"]
+
+    indicators = {r["indicator"]: r for r in access.indicators(selection).iter_rows(named=True)}
+    assert indicators["reviews"]["value"] == tables["t14_author_status"]["n"]
+    assert indicators["children"]["value"] == tables["t02_age"]["n"]
+    for key, cells in INDICATOR_CELLS.items():
+        assert indicators[key]["numerator"] == sum(cell(*c) for c in cells), key
+        assert indicators[key]["denominator"] == tables[INDICATOR_DENOMINATOR[key]]["n"], key
+
+
 def test_downloads_are_the_files_scr_tables_writes(
     access: Access, sample_warehouse: Path, tmp_path: Path
 ) -> None:
