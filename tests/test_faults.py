@@ -121,9 +121,15 @@ def test_killed_at_any_moment_leaves_before_or_after_never_between(
 def test_two_ingests_at_once_serialise(
     make_submission: Callable[..., Path], tmp_path: Path
 ) -> None:
+    from warehouse.db import writer_lock
+
     warehouse = tmp_path / "w" / "scr.duckdb"
-    first = scr(warehouse, "ingest", str(REPLICATION))
-    second = scr(warehouse, "ingest", str(make_submission(xlsx=True)))
+    with writer_lock(warehouse):  # another writer is busy: both ingests must wait for it
+        first = scr(warehouse, "ingest", str(REPLICATION))
+        second = scr(warehouse, "ingest", str(make_submission(xlsx=True)))
+        time.sleep(8)  # long enough for either to have started writing, were it not waiting
+        assert first.poll() is None and second.poll() is None
+        assert not warehouse.exists()
     outs = [p.communicate(timeout=300) for p in (first, second)]
     assert [first.returncode, second.returncode] == [0, 0], outs
     assert all("Traceback" not in o + e for o, e in outs)
@@ -133,6 +139,14 @@ def test_two_ingests_at_once_serialise(
         assert con.execute(
             "SELECT count(*), count(DISTINCT status) FROM submissions"
         ).fetchall() == [(2, 1)]
+        # One after the other: the second was received after the first was decided.
+        received, decided = zip(
+            *con.execute(
+                "SELECT received_at, decided_at FROM submissions ORDER BY received_at"
+            ).fetchall(),
+            strict=True,
+        )
+        assert received[1] >= decided[0]
     finally:
         con.close()
 
