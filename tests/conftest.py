@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -35,50 +36,91 @@ def csv_folder(root: Path, name: str, sheets: dict[str, list[dict[str, object]]]
     return folder
 
 
-def workbook_from_folder(folder: Path, target: Path) -> Path:
-    """The same submission as an .xlsx workbook (one sheet per CSV, all cells as text)."""
+def write_workbook(
+    path: Path,
+    sheets: dict[str, list[dict[str, object]]],
+    cells: Callable[..., None] | None = None,
+) -> Path:
+    """A workbook with typed cells: numbers as numbers, ISO dates as real Excel dates."""
     import xlsxwriter
 
-    book = xlsxwriter.Workbook(str(target))
-    for csv in sorted(folder.glob("*.csv")):
-        frame = pl.read_csv(csv, infer_schema=False)
-        sheet = book.add_worksheet(csv.stem)
-        sheet.write_row(0, 0, frame.columns)
-        for r, row in enumerate(frame.iter_rows(), start=1):
-            for c, value in enumerate(row):
-                if value is not None:
-                    sheet.write_string(r, c, value)
+    from warehouse.frame import frame
+
+    book = xlsxwriter.Workbook(str(path))
+    date_format = book.add_format({"num_format": "yyyy-mm-dd"})
+    for name, rows in sheets.items():
+        ws = book.add_worksheet(name)
+        columns = list(rows[0]) if rows else frame().sheets[name].column_names
+        ws.write_row(0, 0, columns)
+        for r, row in enumerate(rows, start=1):
+            for c, column in enumerate(columns):
+                value = row.get(column)
+                if value is None:
+                    continue
+                if isinstance(value, str) and column.endswith("_date"):
+                    ws.write_datetime(r, c, dt.datetime.fromisoformat(value), date_format)
+                else:
+                    ws.write(r, c, value)
+        if cells:
+            cells(name, ws, columns)
     book.close()
-    return target
-
-
-def copy_replication(tmp_path: Path) -> Path:
-    target = tmp_path / "replication"
-    shutil.copytree(REPLICATION, target)
-    return target
+    return path
 
 
 def small_submission() -> dict[str, list[dict[str, object]]]:
     """Two synthetic reviews of board TST1 with children, recommendations and actions."""
-    base = {"period": "2005-07", "board_code": "TST1", "board_name": "Test board",
-            "region": "london", "author_status": "independent",
-            "parent_ethnicity": "white_british"}
+    base = {
+        "period": "2005-07",
+        "board_code": "TST1",
+        "board_name": "Test board",
+        "region": "london",
+        "author_status": "independent",
+        "parent_ethnicity": "white_british",
+    }
     return {
         "reviews": [
-            base | {"review_id": "TR-1", "incident_date": "2005-06-30",
-                    "report_date": "2005-12-31", "report_pages": 30,
-                    "recommendations_total": 2, "action_points_total": 1},
-            base | {"review_id": "TR-2", "incident_date": "2006-01-10",
-                    "report_date": "2007-01-11", "report_pages": 31,
-                    "recommendations_total": 1, "action_points_total": 0},
+            base
+            | {
+                "review_id": "TR-1",
+                "incident_date": "2005-06-30",
+                "report_date": "2005-12-31",
+                "report_pages": 30,
+                "recommendations_total": 2,
+                "action_points_total": 1,
+            },
+            base
+            | {
+                "review_id": "TR-2",
+                "incident_date": "2006-01-10",
+                "report_date": "2007-01-11",
+                "report_pages": 31,
+                "recommendations_total": 1,
+                "action_points_total": 0,
+            },
         ],
         "children": [
-            {"child_id": "TC-1", "review_id": "TR-1", "age_months": 11, "gender": "male",
-             "ethnicity": "mixed", "disability": "no", "incident_type": "death",
-             "cp_register": "not_on_register", "legal_status": "none"},
-            {"child_id": "TC-2", "review_id": "TR-2", "age_months": 12, "gender": "female",
-             "ethnicity": "white_british", "disability": "no", "incident_type": "serious_injury",
-             "cp_register": "on_register", "legal_status": "none"},
+            {
+                "child_id": "TC-1",
+                "review_id": "TR-1",
+                "age_months": 11,
+                "gender": "male",
+                "ethnicity": "mixed",
+                "disability": "no",
+                "incident_type": "death",
+                "cp_register": "not_on_register",
+                "legal_status": "none",
+            },
+            {
+                "child_id": "TC-2",
+                "review_id": "TR-2",
+                "age_months": 12,
+                "gender": "female",
+                "ethnicity": "white_british",
+                "disability": "no",
+                "incident_type": "serious_injury",
+                "cp_register": "on_register",
+                "legal_status": "none",
+            },
         ],
         "recommendations": [
             {"review_id": "TR-1", "rec_no": 1, "focus": "training", "agency": "health"},
@@ -86,8 +128,13 @@ def small_submission() -> dict[str, list[dict[str, object]]]:
             {"review_id": "TR-2", "rec_no": 1, "focus": "training", "agency": "lscb"},
         ],
         "actions": [
-            {"review_id": "TR-1", "action_no": 1, "rec_no": 1, "agency": "health",
-             "status": "completed"},
+            {
+                "review_id": "TR-1",
+                "action_no": 1,
+                "rec_no": 1,
+                "agency": "health",
+                "status": "completed",
+            },
         ],
     }
 
@@ -97,8 +144,9 @@ def make_submission(tmp_path: Path) -> Callable[..., Path]:
     def make(name: str = "small", sheets: dict | None = None, xlsx: bool = False) -> Path:
         folder = csv_folder(tmp_path / "subs", name, sheets or small_submission())
         if xlsx:
-            return workbook_from_folder(folder, tmp_path / "subs" / f"{name}.xlsx")
+            return write_workbook(tmp_path / "subs" / f"{name}.xlsx", sheets or small_submission())
         return folder
+
     return make
 
 

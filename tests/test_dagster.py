@@ -33,6 +33,22 @@ def run_config(path: Path) -> dict:
     return {"ops": {"staged_submission": {"config": {"path": str(path), "submitted_by": "t"}}}}
 
 
+def materialize_submission(
+    path: Path, warehouse: WarehouseResource, instance: dg.DagsterInstance
+) -> dg.ExecuteInProcessResult:
+    """Stage, check and publish one submission as its own partition, as the sensor's runs do."""
+    key = partition_key(path)
+    instance.add_dynamic_partitions(submissions.name, [key])
+    return dg.materialize(
+        INGEST,
+        partition_key=key,
+        run_config=run_config(path),
+        resources={"warehouse": warehouse},
+        instance=instance,
+        raise_on_error=False,
+    )
+
+
 def test_definitions_load() -> None:
     from pipelines.definitions import defs
 
@@ -58,16 +74,7 @@ def test_asset_graph_materialises_on_a_temp_warehouse(
 ) -> None:
     warehouse = WarehouseResource(path=str(tmp_path / "scr.duckdb"))
     instance = dg.DagsterInstance.ephemeral()
-    path = make_submission(xlsx=True)
-    key = partition_key(path)
-    instance.add_dynamic_partitions(submissions.name, [key])
-    result = dg.materialize(
-        INGEST,
-        partition_key=key,
-        run_config=run_config(path),
-        resources={"warehouse": warehouse},
-        instance=instance,
-    )
+    result = materialize_submission(make_submission(xlsx=True), warehouse, instance)
     assert result.success
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
     assert checks == {"passes_rules": True, "meets_expectations": True}
@@ -93,20 +100,10 @@ def test_failing_check_blocks_publication(
     make_submission: Callable[..., Path], tmp_path: Path
 ) -> None:
     warehouse = WarehouseResource(path=str(tmp_path / "scr.duckdb"))
-    instance = dg.DagsterInstance.ephemeral()
     sheets = small_submission()
     sheets["recommendations"][0]["focus"] = "Training"  # not a code: rejects the whole file
     path = make_submission("bad", sheets)
-    key = partition_key(path)
-    instance.add_dynamic_partitions(submissions.name, [key])
-    result = dg.materialize(
-        INGEST,
-        partition_key=key,
-        run_config=run_config(path),
-        resources={"warehouse": warehouse},
-        instance=instance,
-        raise_on_error=False,
-    )
+    result = materialize_submission(path, warehouse, dg.DagsterInstance.ephemeral())
     assert not result.success
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
     assert checks == {"passes_rules": False, "meets_expectations": False}

@@ -7,7 +7,6 @@ rule; good variants (numbers stored as text, Excel date cells) must pass.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -15,10 +14,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-import xlsxwriter
 
 from pipelines.cli import main
-from tests.conftest import csv_folder, small_submission
+from tests.conftest import csv_folder, small_submission, write_workbook
 from warehouse.expectations import build_suites, expectation_issues, load_suites
 from warehouse.issues import report_lines
 from warehouse.load import check_submission
@@ -325,29 +323,6 @@ def test_corrupt_and_password_protected_workbooks(tmp_path: Path) -> None:
     locked.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)
     assert "not a readable .xlsx" in errors_of(corrupt)["description"][0]
     assert "password-protected" in errors_of(locked)["description"][0]
-
-
-def write_workbook(path: Path, sheets: Sheets, cells: Callable[..., None] | None = None) -> Path:
-    """A workbook with typed cells: numbers as numbers, ISO dates as real Excel dates."""
-    book = xlsxwriter.Workbook(str(path))
-    date_format = book.add_format({"num_format": "yyyy-mm-dd"})
-    for name, rows in sheets.items():
-        ws = book.add_worksheet(name)
-        columns = list(rows[0])
-        ws.write_row(0, 0, columns)
-        for r, row in enumerate(rows, start=1):
-            for c, column in enumerate(columns):
-                value = row.get(column)
-                if value is None:
-                    continue
-                if isinstance(value, str) and column.endswith("_date"):
-                    ws.write_datetime(r, c, dt.datetime.fromisoformat(value), date_format)
-                else:
-                    ws.write(r, c, value)
-        if cells:
-            cells(name, ws, columns)
-    book.close()
-    return path
 
 
 def test_workbook_with_real_dates_and_numbers_as_text_is_accepted(tmp_path: Path) -> None:
