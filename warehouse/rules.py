@@ -46,6 +46,24 @@ def _orphans(df: pl.DataFrame, sheet: str, review_ids: pl.Series) -> pl.DataFram
     )
 
 
+def _dates_before_incident(df: pl.DataFrame, sheet: str, columns: tuple[str, ...]) -> pl.DataFrame:
+    """Rows of ``df`` (which carries its review's incident_date) dated before the incident."""
+    return combine(
+        [
+            cell_issues(
+                df.filter(pl.col(column) < pl.col("incident_date")),
+                sheet=sheet,
+                column_name=column,
+                rule="date_before_incident",
+                description="date is before the review's incident_date",
+                value=pl.col(column).cast(pl.String),
+                hint=pl.format("incident_date is {}", pl.col("incident_date")),
+            )
+            for column in columns
+        ]
+    )
+
+
 def submission_rules(
     sheets: dict[str, pl.DataFrame], cf: CodingFrame | None = None
 ) -> pl.DataFrame:
@@ -62,19 +80,7 @@ def submission_rules(
         if name in sheets:
             parts.append(_orphans(sheets[name], name, review_ids))
 
-    for column in ("decision_date", "report_date"):
-        rows = reviews.filter(pl.col(column) < pl.col("incident_date"))
-        parts.append(
-            cell_issues(
-                rows,
-                sheet="reviews",
-                column_name=column,
-                rule="date_before_incident",
-                description="date is before the incident_date",
-                value=pl.col(column).cast(pl.String),
-                hint=pl.format("incident_date is {}", pl.col("incident_date")),
-            )
-        )
+    parts.append(_dates_before_incident(reviews, "reviews", ("decision_date", "report_date")))
 
     recs = sheets.get("recommendations")
     if recs is not None and recs.height:
@@ -121,18 +127,7 @@ def submission_rules(
         dated = actions.join(
             reviews.select("review_id", "incident_date"), on="review_id", how="inner"
         )
-        for column in ("due_date", "status_date"):
-            rows = dated.filter(pl.col(column) < pl.col("incident_date"))
-            parts.append(
-                cell_issues(
-                    rows,
-                    sheet="actions",
-                    column_name=column,
-                    rule="date_before_incident",
-                    description="date is before the review's incident_date",
-                    value=pl.col(column).cast(pl.String),
-                )
-            )
+        parts.append(_dates_before_incident(dated, "actions", ("due_date", "status_date")))
     return combine(parts)
 
 
