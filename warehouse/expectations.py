@@ -23,9 +23,9 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from warehouse.db import query_frame
 from warehouse.frame import CodingFrame, frame
 from warehouse.issues import cell_issues, combine, empty_issues
+from warehouse.rules import loaded_owners
 
 SUITE_DIR = Path(__file__).resolve().parent.parent / "expectations"
 CROSS_REVIEWS = "cross_sheet_reviews"
@@ -33,8 +33,15 @@ CROSS_ROWS = "cross_sheet_rows"
 TEXT_MAX = 2000
 
 
-def _expectation(kind: str, description: str, **kwargs: Any) -> dict[str, Any]:
-    return {"type": kind, "kwargs": kwargs, "meta": {"description": description}}
+def _expectation(
+    kind: str, description: str, report_column: str | None = None, **kwargs: Any
+) -> dict[str, Any]:
+    """One expectation; ``report_column`` is the coder's column a failure is reported under
+    when the checked column is a derived one."""
+    meta = {"description": description} | (
+        {"report_column": report_column} if report_column else {}
+    )
+    return {"type": kind, "kwargs": kwargs, "meta": meta}
 
 
 def sheet_suite(cf: CodingFrame, sheet_name: str) -> dict[str, Any]:
@@ -137,6 +144,7 @@ def cross_suites(cf: CodingFrame) -> dict[str, dict[str, Any]]:
         _expectation(
             "expect_column_pair_values_to_be_equal",
             "review_id is already loaded for another board",
+            report_column="review_id",
             column_A="board_code",
             column_B="loaded_board_code",
             ignore_row_if="either_value_is_missing",
@@ -159,12 +167,14 @@ def cross_suites(cf: CodingFrame) -> dict[str, dict[str, Any]]:
         _expectation(
             "expect_column_values_to_be_in_set",
             "rec_no does not name a recommendation of the same review",
+            report_column="rec_no",
             column="recommendation_key",
             value_set={"$PARAMETER": "recommendation_keys"},
         ),
         _expectation(
             "expect_column_pair_values_to_be_equal",
             "child_id is already loaded under another review",
+            report_column="child_id",
             column_A="review_id",
             column_B="loaded_review_id",
             ignore_row_if="either_value_is_missing",
@@ -214,23 +224,7 @@ def derived_frames(
     """The frames the cross-sheet suites run on, and the suite parameters."""
     reviews = sheets["reviews"]
     recs = sheets["recommendations"]
-    loaded_boards = pl.DataFrame(schema={"review_id": pl.String, "loaded_board_code": pl.String})
-    loaded_children = pl.DataFrame(schema={"child_id": pl.String, "loaded_review_id": pl.String})
-    if con is not None:
-        con.register("incoming_reviews", reviews.select("review_id"))
-        loaded_boards = query_frame(
-            con,
-            "SELECT review_id, board_code AS loaded_board_code FROM reviews "
-            "WHERE review_id IN (SELECT review_id FROM incoming_reviews)",
-        )
-        con.unregister("incoming_reviews")
-        con.register("incoming_children", sheets["children"].select("child_id"))
-        loaded_children = query_frame(
-            con,
-            "SELECT child_id, review_id AS loaded_review_id FROM children "
-            "WHERE child_id IN (SELECT child_id FROM incoming_children)",
-        )
-        con.unregister("incoming_children")
+    loaded_boards, loaded_children = loaded_owners(con, sheets)
     rec_rows = recs.group_by("review_id").agg(pl.len().cast(pl.Int64).alias("recommendation_rows"))
     cross_reviews = (
         reviews.select(
@@ -330,13 +324,18 @@ def run_gx(
                         "type": config.type,
                         "kwargs": dict(config.kwargs),
                         "description": (config.meta or {}).get("description", config.type),
+                        "report_column": (config.meta or {}).get("report_column"),
                     }
                 )
     return failed
 
 
 def _failing_rows(
-    df: pl.DataFrame, kind: str, kwargs: dict[str, Any], params: dict[str, Any]
+    df: pl.DataFrame,
+    kind: str,
+    kwargs: dict[str, Any],
+    params: dict[str, Any],
+    report_column: str | None = None,
 ) -> tuple[pl.DataFrame, str | None, pl.Expr | None]:
     """The rows an expectation rejects, found with polars; also the column and value."""
 
@@ -344,7 +343,7 @@ def _failing_rows(
         return params[v["$PARAMETER"]] if isinstance(v, dict) and "$PARAMETER" in v else v
 
     column = kwargs.get("column") or kwargs.get("column_A")
-    shown = {"recommendation_key": "rec_no", "loaded_review_id": "child_id"}.get(column, column)
+    shown = report_column or column
     if kind == "expect_column_values_to_not_be_null":
         return df.filter(pl.col(column).is_null()), shown, None
     if kind == "expect_column_values_to_be_in_set":
@@ -406,7 +405,9 @@ def expectation_issues(
     parts = [empty_issues()]
     for failure in run_gx(frames, suites, params):
         df = frames[failure["frame"]]
-        rows, column, value = _failing_rows(df, failure["type"], failure["kwargs"], params)
+        rows, column, value = _failing_rows(
+            df, failure["type"], failure["kwargs"], params, failure["report_column"]
+        )
         rule = f"expectation:{failure['type'].removeprefix('expect_')}"
         if rows.height == 0:
             parts.append(

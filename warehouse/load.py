@@ -147,17 +147,18 @@ def check_submission(
     cf = frame()
     raw = read_submission(path, cf)
     typed = coerce_submission(raw, cf)
+    # Every sheet, absent optional ones as empty frames, so the rules need no special cases.
+    sheets = {
+        name: typed.sheets.get(name, empty_sheet_frame(cf.sheets[name])) for name in CORE_SHEETS
+    }
     parts = [typed.issues]
     if raw.sheets and "reviews" in typed.sheets:
         parts.append(submission_rules(typed.sheets, cf))
         if con is not None:
-            parts.append(warehouse_rules(con, typed.sheets))
+            parts.append(warehouse_rules(con, sheets))
         if not any((p["severity"] == ERROR).any() for p in parts if p.height):
             # Completeness is only meaningful on data that typed cleanly.
             parts.append(completeness_warnings(typed.sheets))
-    sheets = {
-        name: typed.sheets.get(name, empty_sheet_frame(cf.sheets[name])) for name in CORE_SHEETS
-    }
     found = combine(parts)
     if expectations and "reviews" in typed.sheets:
         from warehouse.expectations import expectation_issues

@@ -131,22 +131,51 @@ def submission_rules(
     return combine(parts)
 
 
+def loaded_owners(
+    con: duckdb.DuckDBPyConnection | None, sheets: dict[str, pl.DataFrame]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Who already owns the submission's ids in the warehouse: (review_id, loaded_board_code)
+    for its reviews and (child_id, loaded_review_id) for its children; empty without one."""
+    boards = pl.DataFrame(schema={"review_id": pl.String, "loaded_board_code": pl.String})
+    owners = pl.DataFrame(schema={"child_id": pl.String, "loaded_review_id": pl.String})
+    if con is None:
+        return boards, owners
+    con.register("incoming_reviews", sheets["reviews"].select("review_id").drop_nulls())
+    con.register("incoming_children", sheets["children"].select("child_id").drop_nulls())
+    try:
+        boards = query_frame(
+            con,
+            "SELECT review_id, board_code AS loaded_board_code FROM reviews "
+            "WHERE review_id IN (SELECT review_id FROM incoming_reviews)",
+        )
+        owners = query_frame(
+            con,
+            "SELECT child_id, review_id AS loaded_review_id FROM children "
+            "WHERE child_id IN (SELECT child_id FROM incoming_children)",
+        )
+    finally:
+        con.unregister("incoming_reviews")
+        con.unregister("incoming_children")
+    return boards, owners
+
+
 def warehouse_rules(
     con: duckdb.DuckDBPyConnection, sheets: dict[str, pl.DataFrame]
 ) -> pl.DataFrame:
     """Rules against what is loaded: a review_id of another board, a child of another review."""
-    parts = []
-    reviews = sheets.get("reviews")
-    if reviews is not None and reviews.height:
-        con.register("incoming", reviews.select("_row", "review_id", "board_code").drop_nulls())
-        clash = query_frame(
-            con,
-            "SELECT i._row, i.review_id, i.board_code, r.board_code AS loaded_board "
-            "FROM incoming i JOIN reviews r USING (review_id) "
-            "WHERE r.board_code <> i.board_code",
-        )
-        con.unregister("incoming")
-        parts.append(
+    boards, owners = loaded_owners(con, sheets)
+    clash = (
+        sheets["reviews"]
+        .join(boards, on="review_id")
+        .filter(pl.col("loaded_board_code") != pl.col("board_code"))
+    )
+    moved = (
+        sheets["children"]
+        .join(owners, on="child_id")
+        .filter(pl.col("loaded_review_id") != pl.col("review_id"))
+    )
+    return combine(
+        [
             cell_issues(
                 clash,
                 sheet="reviews",
@@ -157,24 +186,10 @@ def warehouse_rules(
                 value=pl.col("review_id"),
                 hint=pl.format(
                     "loaded for board {}, this row says {}",
-                    pl.col("loaded_board"),
+                    pl.col("loaded_board_code"),
                     pl.col("board_code"),
                 ),
-            )
-        )
-    children = sheets.get("children")
-    if children is not None and children.height:
-        con.register(
-            "incoming_children", children.select("_row", "child_id", "review_id").drop_nulls()
-        )
-        moved = query_frame(
-            con,
-            "SELECT i._row, i.child_id, i.review_id, c.review_id AS loaded_review "
-            "FROM incoming_children i JOIN children c USING (child_id) "
-            "WHERE c.review_id <> i.review_id",
-        )
-        con.unregister("incoming_children")
-        parts.append(
+            ),
             cell_issues(
                 moved,
                 sheet="children",
@@ -182,10 +197,10 @@ def warehouse_rules(
                 rule="child_of_other_review",
                 description="child_id is already loaded under another review",
                 value=pl.col("child_id"),
-                hint=pl.format("loaded under review {}", pl.col("loaded_review")),
-            )
-        )
-    return combine(parts)
+                hint=pl.format("loaded under review {}", pl.col("loaded_review_id")),
+            ),
+        ]
+    )
 
 
 def completeness_warnings(sheets: dict[str, pl.DataFrame]) -> pl.DataFrame:
