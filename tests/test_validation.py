@@ -369,6 +369,10 @@ def test_review_of_another_board_and_moved_child_against_the_warehouse(tmp_path:
     errors = errors_of(csv_folder(tmp_path, "s", small_submission()), con)
     rules = set(errors["rule"].to_list())
     assert {"review_of_other_board", "child_of_other_review"} <= rules
+    # The GX cross-sheet suites find the same two cells; each is reported once, not twice.
+    _, with_gx = check_submission(con, tmp_path / "s", expectations=True)
+    cells = with_gx.filter(pl.col("severity") == "error").select("sheet", "row_number")
+    assert cells.sort(cells.columns).rows() == [("children", 3), ("reviews", 2)]
     con.close()
 
 
