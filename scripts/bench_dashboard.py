@@ -60,8 +60,10 @@ def scenarios(warehouse: Path) -> list[tuple[str, str, dict[str, str]]]:
 def render_times(page: str, params: dict[str, str]) -> tuple[float, float]:
     """(cold, warm) seconds for one server-side render of ``page``."""
     import streamlit as st
+    from streamlit import config
     from streamlit.testing.v1 import AppTest
 
+    config.set_option("runner.magicEnabled", False)  # as dashboard/.streamlit/config.toml
     at = AppTest.from_file(str(APP), default_timeout=120)
     at.query_params.update(params)
     at.run()

@@ -13,6 +13,18 @@ import pytest
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
+
+def _streamlit_without_magic() -> None:
+    """AppTest ignores dashboard/.streamlit/config.toml, so set its one option that matters
+    for determinism here: magic would ast.parse each page in the script thread, which on
+    CPython 3.11.7 can raise "SystemError: AST constructor recursion depth mismatch"."""
+    from streamlit import config
+
+    config.set_option("runner.magicEnabled", False)
+
+
+_streamlit_without_magic()
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "data_samples" / "submissions"
 REPLICATION = SAMPLES / "2001-03-replication"

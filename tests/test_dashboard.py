@@ -237,3 +237,15 @@ def test_no_snapshot_tells_the_user_to_build(
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert not at.exception
     assert "scr build" in at.error[0].value
+
+
+def test_streamlit_magic_is_off_for_the_app_and_its_tests() -> None:
+    """Magic parses each page with ast in the script thread, which CPython 3.11.7 can fail
+    with "AST constructor recursion depth mismatch": off in the app's config and in AppTest."""
+    import tomllib
+
+    from streamlit import config
+
+    app_config = tomllib.loads((APP.parent / ".streamlit" / "config.toml").read_text())
+    assert app_config["runner"]["magicEnabled"] is False
+    assert config.get_option("runner.magicEnabled") is False
