@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -153,11 +154,44 @@ class Ingests:
         return self.thread is not None and self.thread.is_alive()
 
 
+@dataclass(frozen=True)
+class Account:
+    name: str
+    role: str
+    scope: str | None
+    password: str
+
+
+# One account per signed-in role: a london office and a london board (the sample's busiest).
+ACCOUNT_SPECS = (
+    ("e2e-national", "national", None),
+    ("e2e-regional", "regional", "london"),
+    ("e2e-board", "board", "SYN001"),
+)
+
+
+def add_accounts(warehouse: Path) -> dict[str, Account]:
+    """Accounts made as an administrator makes them: `scr users add`, password on stdin."""
+    env = {**os.environ, "SCR_WAREHOUSE": str(warehouse)}
+    accounts = {}
+    for name, role, scope in ACCOUNT_SPECS:
+        password = f"pw-{secrets.token_hex(8)}"
+        command = [str(SCR), "users", "add", name, "--role", role]
+        if scope:
+            command += ["--scope", scope]
+        subprocess.run(
+            command, input=password + "\n", env=env, check=True, capture_output=True, text=True
+        )
+        accounts[role] = Account(name, role, scope, password)
+    return accounts
+
+
 @dataclass
 class LiveApp:
     base: str
     warehouse: Path
     ingests: Ingests
+    accounts: dict[str, Account]
 
 
 @pytest.fixture(scope="session")
@@ -167,10 +201,11 @@ def live_app(sample_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -
     root = tmp_path_factory.mktemp("live")
     warehouse = copy_warehouse(sample_warehouse, root / "wh" / "scr.duckdb")
     paths = [small_submission(root / f"submission{i}", pages=20 + i) for i in range(2)]
+    accounts = add_accounts(warehouse)
     with running_dashboard(warehouse, root / "server") as base:
         ingests = Ingests(warehouse, paths)
         ingests.start()
-        yield LiveApp(base, warehouse, ingests)
+        yield LiveApp(base, warehouse, ingests, accounts)
         if ingests.thread is not None:
             ingests.thread.join(timeout=300)
 

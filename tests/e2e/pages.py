@@ -67,3 +67,23 @@ def params(url: str) -> dict[str, Any]:
     from urllib.parse import parse_qs, urlparse
 
     return {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
+
+
+SIDEBAR = '[data-testid="stSidebar"]'
+
+
+def sign_in(page: Page, base: str, name: str, password: str) -> None:
+    """Sign in through the form, as a person does; the sidebar then names the user."""
+    page.goto(base + "/")
+    page.get_by_label("Username").fill(name)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator(SIDEBAR)).to_contain_text(name)
+    wait_idle(page)
+
+
+def continue_as_public(page: Page, base: str) -> None:
+    page.goto(base + "/")
+    page.get_by_role("button", name="Continue without signing in").click()
+    expect(page.locator(f"{MAIN} h1").first).to_be_visible()
+    wait_idle(page)

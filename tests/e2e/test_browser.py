@@ -21,6 +21,7 @@ from e2e.pages import (
     open_page,
     params,
     shot,
+    sign_in,
     wait_idle,
 )
 from warehouse.access import Access
@@ -66,6 +67,14 @@ def download_button(page: Page, label: str) -> Locator:
 @pytest.fixture(scope="module")
 def server(live_app: LiveApp) -> str:
     return live_app.base
+
+
+@pytest.fixture
+def page(page: Page, live_app: LiveApp) -> Page:
+    """These tests look at everything: a national analyst, signed in through the form."""
+    analyst = live_app.accounts["national"]
+    sign_in(page, live_app.base, analyst.name, analyst.password)
+    return page
 
 
 @pytest.fixture(scope="module")

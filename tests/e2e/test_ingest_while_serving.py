@@ -10,7 +10,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import LiveApp
-from e2e.pages import MAIN, assert_no_error, open_page, shot
+from e2e.pages import MAIN, assert_no_error, open_page, shot, sign_in
 from pipelines.samples import sample_paths
 
 TARGETS = [
@@ -23,6 +23,8 @@ TARGETS = [
 def test_pages_keep_working_while_scr_ingest_runs(
     live_app: LiveApp, page: Page, artifacts: Path
 ) -> None:
+    analyst = live_app.accounts["national"]
+    sign_in(page, live_app.base, analyst.name, analyst.password)
     ingests, loads = live_app.ingests, 0
     # The other browser tests ran during the ingests too; keep querying until they end.
     while ingests.running or loads == 0:
