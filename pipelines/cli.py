@@ -310,6 +310,137 @@ def cmd_history(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _read_new_password() -> str:
+    """The new account's password: the first line of standard input when it is not a
+    terminal (scripts, `make`), else typed twice at a hidden prompt. Never an argument:
+    arguments are visible to every user in `ps` and kept in shell history."""
+    import getpass
+
+    from warehouse.accounts import MIN_PASSWORD_LENGTH
+
+    if sys.stdin is None:
+        raise UsageError("no standard input to read the password from")
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != password:
+            raise UsageError("the two passwords differ; nothing was changed")
+    else:
+        password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UsageError(
+            f"the password must have at least {MIN_PASSWORD_LENGTH} characters "
+            "(read from standard input, or typed at the prompt)"
+        )
+    return password
+
+
+def _scope_warnings(caught: list) -> None:
+    for warning in caught:
+        _err(f"scr: warning: {warning.message}")
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    import warnings
+
+    from warehouse import accounts
+
+    warehouse = args.warehouse_file
+    if args.action == "add":
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", accounts.ScopeWarning)
+                # Check name, role and scope before asking for a password to type.
+                accounts.check_account(warehouse, args.name, args.role, args.scope)
+                principal = accounts.add_user(
+                    warehouse, args.name, args.role, args.scope, _read_new_password()
+                )
+        except accounts.UserExists as exc:
+            _err(f"scr: {exc}")
+            return EXIT_REJECTED
+        except accounts.AccountError as exc:
+            raise UsageError(str(exc)) from None
+        _scope_warnings(caught[:1])  # checked twice: say it once
+        _say(f"added {principal.name} ({principal.describe()})")
+        return EXIT_OK
+    if args.action == "remove":
+        if not accounts.remove_user(warehouse, args.name):
+            _err(f"scr: no user {args.name!r}; `scr users list` lists them")
+            return EXIT_REJECTED
+        _say(f"removed {args.name}; their sessions end at once")
+        return EXIT_OK
+    if args.action == "demo":
+        created = accounts.create_demo_accounts(warehouse)
+        _say("Demo accounts (synthetic data only; new passwords each time):")
+        rows = [("name", "role", "scope", "password")] + [
+            (p.name, p.role, p.scope_code or "-", password) for p, password in created
+        ]
+        rows.append(("(none)", "public", "-", '"Continue without signing in"'))
+        name_w, role_w, scope_w = (max(len(row[i]) for row in rows) for i in range(3))
+        for name, role, scope, password in rows:
+            _say(f"  {name:<{name_w}}  {role:<{role_w}}  {scope:<{scope_w}}  {password}")
+        return EXIT_OK
+    users = accounts.list_users(warehouse)
+    if args.format == "json":
+        _say(json.dumps(users, indent=2))
+    elif not users:
+        _say("no accounts yet; `scr users add NAME --role ROLE [--scope CODE]` adds one")
+    else:
+        for user in users:
+            _say(
+                f"{user['name']:<24} {user['role']:<9} {user['scope_code'] or '-':<18} "
+                f"created {user['created_at'][:19].replace('T', ' ')} UTC"
+            )
+    return EXIT_OK
+
+
+def _since(text: str | None):  # -> datetime | None
+    from datetime import datetime
+
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"--since {text!r} is not a date like 2026-01-31 (or 2026-01-31T09:00)"
+        ) from None
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from warehouse import audit
+
+    trail = audit.read(args.warehouse_file, _since(args.since)).with_columns(
+        pl.col("at").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
+    )
+    if args.format == "json":
+        _say(json.dumps(trail.to_dicts(), indent=2))
+    elif args.format == "csv":
+        from warehouse.safe_output import csv_bytes
+
+        sys.stdout.buffer.write(csv_bytes(trail))
+        sys.stdout.flush()
+    elif trail.height == 0:
+        _say("nothing recorded" + (f" since {args.since}" if args.since else ""))
+    else:
+        # "name (role scope)"; a typed username can hold terminal escapes: shown as "?".
+        who = pl.concat_str(
+            pl.col("name").fill_null("-"),
+            pl.when(pl.col("role").is_not_null())
+            .then(
+                pl.format(" ({})", pl.concat_str("role", "scope", separator=" ", ignore_nulls=True))
+            )
+            .otherwise(pl.lit("")),
+        )
+        printable = trail.select("at", "action", who.alias("who"), "detail").with_columns(
+            pl.col("action", "who", "detail").str.replace_all(r"[\p{Cc}\p{Cf}]", "?")
+        )
+        for row in printable.iter_rows(named=True):
+            _say(f"{row['at']}  {row['action']:<14} {row['who']:<36} {row['detail']}")
+    return EXIT_OK
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     import dashboard
 
@@ -328,9 +459,11 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         "--browser.gatherUsageStats",
         "false",
     ]
-    if args.address:
-        command += ["--server.address", args.address]
-    _say(f"SCR Observatory dashboard on http://localhost:{args.port}  (Ctrl+C to stop)")
+    # This machine only unless --address says otherwise (e.g. 0.0.0.0 behind a proxy).
+    command += ["--server.address", args.address]
+    host = f"[{args.address}]" if ":" in args.address else args.address
+    everywhere = "  (every network interface)" if args.address in ("0.0.0.0", "::") else ""
+    _say(f"SCR Observatory dashboard on http://{host}:{args.port}{everywhere}  (Ctrl+C to stop)")
     os.execvpe(command[0], command, env)
     return EXIT_OK  # pragma: no cover - exec does not return
 
@@ -409,9 +542,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_history)
 
+    p = sub.add_parser(
+        "users",
+        help="dashboard accounts: add, list, remove; demo creates one per role on the sample",
+    )
+    users = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = users.add_parser(
+        "add",
+        help="add an account; the password is read from standard input (first line) when it "
+        "is not a terminal, else prompted twice; never an argument",
+    )
+    q.add_argument("name", metavar="NAME", help="2-64 characters of a-z 0-9 . _ -")
+    q.add_argument(
+        "--role",
+        required=True,
+        choices=["national", "regional", "board"],
+        help="the public view needs no account",
+    )
+    q.add_argument("--scope", metavar="CODE", help="region code (regional) or board code (board)")
+    q = users.add_parser("list", help="every account (never a password)")
+    q.add_argument("--format", choices=["text", "json"], default="text")
+    q = users.add_parser("remove", help="remove an account (its sessions end); exit 1 if absent")
+    q.add_argument("name", metavar="NAME")
+    users.add_parser(
+        "demo",
+        help="(re)create demo-national, demo-regional and demo-board with new passwords "
+        "and print them",
+    )
+    p.set_defaults(func=cmd_users, format="text")
+
+    p = sub.add_parser("audit", help="the audit trail: sign-ins, page views, downloads")
+    p.add_argument("--since", metavar="DATE", help="e.g. 2026-01-31 (UTC; default: everything)")
+    p.add_argument("--format", choices=["text", "json", "csv"], default="text")
+    p.set_defaults(func=cmd_audit)
+
     p = sub.add_parser("dashboard", help="start the Streamlit dashboard")
     p.add_argument("--port", type=int, default=8501)
-    p.add_argument("--address", default=None)
+    p.add_argument(
+        "--address",
+        default="127.0.0.1",
+        help="the interface to listen on (default: 127.0.0.1, this machine only)",
+    )
     p.set_defaults(func=cmd_dashboard)
     return parser
 

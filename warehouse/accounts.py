@@ -35,6 +35,7 @@ from functools import cache
 from pathlib import Path
 
 import jwt
+import polars as pl
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -231,9 +232,19 @@ def _check_password(password: str) -> None:
         raise AccountError(f"the password must have at most {MAX_PASSWORD_LENGTH} characters")
 
 
-def _boards_in_warehouse(warehouse: Path) -> frozenset[str] | None:
-    """Board codes with at least one review, from the snapshot (else the live file, if not
-    locked); None when there is no warehouse, no review or it cannot be read now."""
+# A board's region is the one its most recent review states (as the read layer's catalog).
+_BOARD_CATALOG_SQL = """
+SELECT board_code,
+    coalesce(arg_max(region, period || coalesce(incident_date::VARCHAR, ''))
+        FILTER (WHERE region <> 'not_stated'), 'not_stated') AS region,
+    count(*) AS reviews
+FROM reviews GROUP BY board_code
+"""
+
+
+def _board_catalog(warehouse: Path) -> pl.DataFrame | None:
+    """board_code, region, reviews from the snapshot (else the live file, if not locked);
+    None when there is no warehouse, no review, or it cannot be read now."""
     import duckdb
 
     from warehouse.db import snapshot_path
@@ -243,10 +254,10 @@ def _boards_in_warehouse(warehouse: Path) -> frozenset[str] | None:
             continue
         try:
             with duckdb.connect(str(candidate), read_only=True) as con:
-                rows = con.execute("SELECT DISTINCT board_code FROM reviews").fetchall()
+                catalog = con.sql(_BOARD_CATALOG_SQL).pl()
         except duckdb.Error:
-            continue  # locked by an ingest, or not built yet: try the next, else skip
-        return frozenset(code for (code,) in rows) or None
+            continue  # locked by an ingest, or not built yet: try the next, else give up
+        return catalog if catalog.height else None
     return None
 
 
@@ -276,8 +287,8 @@ def check_account(warehouse: Path, name: str, role: str, scope_code: str | None)
         pattern = frame().sheets["reviews"].column("board_code").pattern
         if pattern and not re.fullmatch(pattern, scope_code or ""):
             raise AccountError(f"--scope {scope_code!r} is not a board code ({pattern})")
-        boards = _boards_in_warehouse(warehouse)
-        if boards is not None and scope_code not in boards:
+        catalog = _board_catalog(warehouse)
+        if catalog is not None and scope_code not in catalog["board_code"]:
             warnings.warn(
                 ScopeWarning(
                     f"board {scope_code!r} has no review in the warehouse yet; "
@@ -432,6 +443,48 @@ def authenticate(
         failures = _recent_failures(con, attempted)
     sleep(failure_delay(failures))
     return None
+
+
+# --- demo accounts on the synthetic sample ------------------------------------------------
+
+DEMO_NAMES = {"national": "demo-national", "regional": "demo-regional", "board": "demo-board"}
+
+
+def demo_scopes(warehouse: Path) -> tuple[str, str]:
+    """(region, board) for the demo accounts: the region with the most boards in the
+    warehouse and its board with the most reviews, so both views have something to compare;
+    without a warehouse, the coding frame's first region and SYN001."""
+    from warehouse.frame import frame
+
+    catalog = _board_catalog(warehouse)
+    if catalog is None or catalog.filter(pl.col("region") != "not_stated").height == 0:
+        return frame().codes("region")[0], "SYN001"
+    by_board = catalog.filter(pl.col("region") != "not_stated")
+    region = (
+        by_board.group_by("region")
+        .agg(pl.len().alias("boards"))
+        .sort(["boards", "region"], descending=[True, False])
+        .item(0, "region")
+    )
+    board = (
+        by_board.filter(pl.col("region") == region)
+        .sort(["reviews", "board_code"], descending=[True, False])
+        .item(0, "board_code")
+    )
+    return region, board
+
+
+def create_demo_accounts(warehouse: Path) -> list[tuple[Principal, str]]:
+    """(Re)create demo-national, demo-regional and demo-board with fresh random passwords;
+    returns each principal with its password (shown once, never stored in clear)."""
+    region, board = demo_scopes(warehouse)
+    scopes = {"national": None, "regional": region, "board": board}
+    created = []
+    for role, name in DEMO_NAMES.items():
+        remove_user(warehouse, name)
+        password = secrets.token_urlsafe(12)
+        created.append((add_user(warehouse, name, role, scopes[role], password), password))
+    return created
 
 
 # --- sessions -------------------------------------------------------------------------------
