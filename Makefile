@@ -13,9 +13,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-## demo: build the sample warehouse from data_samples/ and start the dashboard
+## demo: build the sample warehouse, print one demo account per role, start the dashboard
 demo: $(STAMP)
 	$(BIN)/scr build
+	$(BIN)/scr users demo
 	$(BIN)/scr dashboard --port $(PORT)
 
 ## test: run the whole test suite (unit, pipeline, CLI, dashboard, browser)
