@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from warehouse.access import FULL_SCOPE, Access, Scope, Selection
+from warehouse.access import FULL_SCOPE, Access, OutOfScope, Scope, Selection
 
 ALL = "all"
 GLOBAL_KEYS = ("period", "region", "board")
@@ -103,11 +103,45 @@ def get_access(*, fresh: bool = False) -> CachedAccess:
 
 # --- URL-synced controls ------------------------------------------------------------------
 
+# A shared link naming a region or board the principal may not see gets this, never data.
+# The value itself is not echoed back: the link is the visitor's own, and repeating it would
+# only confirm or deny what exists outside the scope.
+REFUSED_LINK = {
+    "region": "The region named in this link is not in your scope.",
+    "board": "The board named in this link is not in your scope.",
+}
 
-def _seed(key: str, options: Sequence[str], default: str) -> None:
-    """Give a widget its first value from the URL, and repair a value no longer offered."""
+
+def _refuse_out_of_scope(access: CachedAccess, key: str) -> Callable[[str], None]:
+    """A check for a URL value the sidebar does not offer: OutOfScope when the read layer
+    refuses it for this principal; otherwise the value is simply not in the data."""
+
+    def check(value: str) -> None:
+        try:
+            access.select(**{key: value})
+        except OutOfScope:
+            raise OutOfScope(REFUSED_LINK[key]) from None
+
+    return check
+
+
+def _seed(
+    key: str,
+    options: Sequence[str],
+    default: str,
+    *,
+    refuse: Callable[[str], None] | None = None,
+) -> None:
+    """Give a widget its first value from the URL, and repair a value no longer offered.
+
+    A URL value that is not offered is replaced by the default silently when it is simply not
+    in the data (an old link, a typo); ``refuse`` raises OutOfScope when it is something this
+    principal may not see, so the visitor is told instead of shown another view.
+    """
     if key not in st.session_state:
         wanted = st.query_params.get(key)
+        if wanted is not None and wanted not in options and refuse is not None:
+            refuse(wanted)
         st.session_state[key] = wanted if wanted in options else default
     elif st.session_state[key] not in options:
         st.session_state[key] = default
@@ -143,6 +177,17 @@ def page_text(label: str, key: str, *, placeholder: str = "", help: str | None =
     return value.strip()
 
 
+def page_params(page_path: str) -> dict[str, str]:
+    """The page's own controls as they stand for this run (for the audit trail): the
+    widget's value once it has one, else what the URL asks for."""
+    values = {}
+    for key in PAGE_KEYS.get(page_path, ()):
+        value = st.session_state.get(key, st.query_params.get(key))
+        if value:
+            values[key] = str(value).strip()
+    return values
+
+
 def _set_param(key: str, value: str, default: str | None) -> None:
     if value == default:
         if key in st.query_params:
@@ -157,8 +202,40 @@ def _reset_board_if_elsewhere(region_of: dict[str, str]) -> None:
         st.session_state["board"] = ALL
 
 
+def _board_options(boards: Any, region: str) -> list[str]:
+    in_region = boards if region == ALL else boards.filter(boards["region"] == region)
+    return [ALL, *in_region["board_code"].to_list()]
+
+
+def resolve_selection(access: CachedAccess) -> Selection:
+    """This run's period, region and board, from the widgets or the URL, before anything is
+    drawn: the catalogs the read layer offers this principal decide what may be chosen, and
+    a link naming something outside the scope raises OutOfScope (shown, with no data)."""
+    periods = access.periods()
+    regions = access.regions()
+    boards = access.boards()
+    _seed("period", [*reversed(periods), ALL], periods[-1] if periods else ALL)
+    region_options = [ALL, *regions["region"].to_list()]
+    _seed("region", region_options, ALL, refuse=_refuse_out_of_scope(access, "region"))
+    _seed(
+        "board",
+        _board_options(boards, st.session_state["region"]),
+        ALL,
+        refuse=_refuse_out_of_scope(access, "board"),
+    )
+    period, region, board = (st.session_state[k] for k in GLOBAL_KEYS)
+    selection = access.select(
+        None if period == ALL else period,
+        None if region == ALL else region,
+        None if board == ALL else board,
+    )
+    st.session_state[_SELECTION_KEY] = selection
+    return selection
+
+
 def sidebar_filters(access: CachedAccess, page_path: str) -> Selection:
-    """The period, region and board selectors, synced both ways with the URL."""
+    """The period, region and board selectors (seeded by :func:`resolve_selection`), synced
+    both ways with the URL."""
     periods = access.periods()
     regions = access.regions()
     boards = access.boards()
@@ -166,20 +243,17 @@ def sidebar_filters(access: CachedAccess, page_path: str) -> Selection:
     region_of = dict(zip(boards["board_code"], boards["region"], strict=True))
     board_names = dict(zip(boards["board_code"], boards["board_name"], strict=True))
 
-    period_options = [*reversed(periods), ALL]
-    _seed("period", period_options, periods[-1] if periods else ALL)
-    region_options = [ALL, *regions["region"].to_list()]
-    _seed("region", region_options, ALL)
+    # Option labels are plain text in a selectbox: a board name is never read as Markdown.
     st.sidebar.selectbox(
         "Period",
-        period_options,
+        [*reversed(periods), ALL],
         key="period",
         format_func=lambda p: "All periods" if p == ALL else p,
         help="Two-year analysis period, April to March (2001-03 = April 2001 to March 2003).",
     )
     st.sidebar.selectbox(
         "Region",
-        region_options,
+        [ALL, *regions["region"].to_list()],
         key="region",
         format_func=lambda r: (
             f"{access.comparator_label} (all regions)" if r == ALL else region_labels.get(r, r)
@@ -188,18 +262,14 @@ def sidebar_filters(access: CachedAccess, page_path: str) -> Selection:
         args=(region_of,),
         help="Government office region (Central is the former SSI region, 2001-03 only).",
     )
-    region = st.session_state["region"]
-    in_region = boards if region == ALL else boards.filter(boards["region"] == region)
-    board_options = [ALL, *in_region["board_code"].to_list()]
-    _seed("board", board_options, ALL)
     st.sidebar.selectbox(
         "Board",
-        board_options,
+        _board_options(boards, st.session_state["region"]),
         key="board",
         format_func=lambda b: "All boards" if b == ALL else f"{board_names.get(b, b)} ({b})",
         help="Local safeguarding board (ACPC/LSCB). Type to search.",
     )
-    period, board = st.session_state["period"], st.session_state["board"]
+    period, region, board = (st.session_state[k] for k in GLOBAL_KEYS)
     wanted = {"period": period}
     if region != ALL:
         wanted["region"] = region
@@ -210,13 +280,7 @@ def sidebar_filters(access: CachedAccess, page_path: str) -> Selection:
             wanted[key] = st.query_params[key]
     if dict(st.query_params.to_dict()) != wanted:
         st.query_params.from_dict(wanted)
-    selection = access.select(
-        None if period == ALL else period,
-        None if region == ALL else region,
-        None if board == ALL else board,
-    )
-    st.session_state[_SELECTION_KEY] = selection
-    return selection
+    return selection()
 
 
 def selection() -> Selection:

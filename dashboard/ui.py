@@ -1,15 +1,48 @@
-"""Small presentation helpers shared by the pages: banner, headers, number formats."""
+"""Small presentation helpers shared by the pages: plain text, banner, headers, number
+formats."""
 
 from __future__ import annotations
 
+import contextlib
 import math
+import re
+from collections.abc import Iterator
 from typing import Any
 
 import polars as pl
 import streamlit as st
 
 from dashboard.state import CachedAccess
-from warehouse.access import INDICATORS_BY_KEY, Selection
+from warehouse.access import INDICATORS_BY_KEY, OutOfScope, Selection
+
+# Every ASCII punctuation character may be backslash-escaped in CommonMark, and escaped it is
+# only itself: no link, image, emphasis, heading, HTML tag or entity, autolink, LaTeX ($) or
+# Streamlit directive (:red[...], :material/...:) can start from it.
+_MARKDOWN_SPECIALS = re.compile(r"([!-/:-@\[-`{-~])")
+_LINE_BREAKS = re.compile(r"[\r\n\t\v\f\u2028\u2029]+")
+
+
+def plain(text: object) -> str:
+    """``text`` made safe to put inside Markdown (a title, caption, message, label): shown
+    exactly as written, on one line, never as a link, image, HTML or formatting.
+
+    Use it for anything that came from a submission or a URL: board names, recommendation
+    text, review ids, file names, submitters, the search words, any selected value.
+    """
+    one_line = _LINE_BREAKS.sub(" ", str(text))
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", one_line)
+
+
+@contextlib.contextmanager
+def unless_refused() -> Iterator[None]:
+    """Run a section; if the read layer refuses it for this viewer, say so plainly instead.
+
+    The read layer decides (it raises OutOfScope); the view only explains.
+    """
+    try:
+        yield
+    except OutOfScope as refusal:
+        st.info(plain(str(refusal)), icon=":material/lock:")
 
 
 def synthetic_banner(access: CachedAccess) -> None:
@@ -41,7 +74,7 @@ def snapshot_caption(access: CachedAccess) -> None:
 def page_header(title: str, access: CachedAccess, sel: Selection, what: str = "") -> None:
     st.title(title)
     period = sel.period or "all periods"
-    st.caption(f"{access.describe(sel)} · {period}" + (f" · {what}" if what else ""))
+    st.caption(f"{plain(access.describe(sel))} · {plain(period)}" + (f" · {what}" if what else ""))
 
 
 # Tile labels short enough for a narrow metric; the full label and definition go in its help.
