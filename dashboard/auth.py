@@ -51,6 +51,11 @@ def is_token(value: object) -> bool:
     return isinstance(value, str) and len(value) <= 4096 and bool(_TOKEN_SHAPE.fullmatch(value))
 
 
+def browser_cookie() -> object:
+    """The ``scr_session`` cookie the browser sent when it opened this session."""
+    return st.context.cookies.get(COOKIE)
+
+
 def principal_from_cookie(warehouse: Path, cookie: object) -> Principal | None:
     """The principal a ``scr_session`` cookie vouches for, or None (absent, malformed,
     expired, revoked, or its user removed)."""
@@ -122,7 +127,7 @@ def session_principal(warehouse: Path) -> Principal | None:
         return principal
     if isinstance(st.session_state.get(PRINCIPAL_KEY), Principal):
         return current_principal()
-    cookie = st.context.cookies.get(COOKIE)
+    cookie = browser_cookie()
     principal = principal_from_cookie(warehouse, cookie)
     if principal is not None and isinstance(cookie, str):
         _start_session(principal, cookie)

@@ -6,14 +6,18 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 import streamlit as st
 
+from dashboard import auth, state
 from dashboard.state import CachedAccess
+from warehouse import audit
 from warehouse.access import INDICATORS_BY_KEY, OutOfScope, Selection
+from warehouse.principal import Principal
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark, and escaped it is
 # only itself: no link, image, emphasis, heading, HTML tag or entity, autolink, LaTeX ($) or
@@ -43,6 +47,47 @@ def unless_refused() -> Iterator[None]:
         yield
     except OutOfScope as refusal:
         st.info(plain(str(refusal)), icon=":material/lock:")
+
+
+def recorded_download(
+    make: Callable[[], bytes | str],
+    warehouse: Path,
+    principal: Principal,
+    detail: dict[str, Any],
+) -> Callable[[], bytes | str]:
+    """``make``, preceded by writing the download to the audit trail: Streamlit calls it
+    when the button is clicked, so the file is recorded before its bytes leave the server
+    (and is not sent at all if the trail cannot be written)."""
+
+    def data() -> bytes | str:
+        audit.record(warehouse, principal, "download", detail)
+        return make()
+
+    return data
+
+
+def download_button(
+    where: Any,
+    label: str,
+    make: Callable[[], bytes | str],
+    *,
+    file_name: str,
+    mime: str,
+    **kwargs: Any,
+) -> None:
+    """A download button whose file is built on click and recorded in the audit trail
+    (who, which file, for which selection). ``make`` must return bytes from
+    ``warehouse.safe_output`` or the read layer's exporters, which neutralise formulas."""
+    sel = state.selection()
+    detail = {
+        "file": file_name,
+        "period": sel.period,
+        "region": sel.region,
+        "board": sel.board,
+    }
+    access = state.get_access()
+    data = recorded_download(make, access.access.warehouse, auth.current_principal(), detail)
+    where.download_button(label, data, file_name=file_name, mime=mime, **kwargs)
 
 
 def synthetic_banner(access: CachedAccess) -> None:

@@ -33,11 +33,11 @@ else:
     row = boards.filter(pl.col("board_code") == sel.board)
     region_label = row["region_label"][0] if row.height else None
     n_reviews = int(access.indicators(sel).filter(pl.col("indicator") == "reviews")["value"][0])
-    st.subheader(f"{board_label} ({sel.board})")
+    st.subheader(f"{ui.plain(board_label)} ({ui.plain(sel.board)})")
     pool = " Choose *All periods* in the sidebar to pool periods for steadier figures."
     st.caption(
-        f"Region: {region_label or 'not stated'} · {n_reviews} review"
-        f"{'s' if n_reviews != 1 else ''} in {sel.period or 'all periods'}."
+        f"Region: {ui.plain(region_label or 'not stated')} · {n_reviews} review"
+        f"{'s' if n_reviews != 1 else ''} in {ui.plain(sel.period or 'all periods')}."
         + (pool if sel.period else "")
     )
     if n_reviews == 0:
@@ -100,44 +100,45 @@ else:
             if ind.kind == "share":
                 st.markdown(f"**{ind.label}**: {ind.definition}")
 
-st.subheader(f"Funnel plot: every board, {sel.period or 'all periods'}")
-indicator = state.page_select(
-    "Proportion",
-    "indicator",
-    list(SHARE_INDICATORS),
-    {k: INDICATORS_BY_KEY[k].label for k in SHARE_INDICATORS},
-    default="under_one",
-    help="Which proportion to plot for every board.",
-)
-funnel = access.funnel(sel, indicator)
-if funnel.is_empty():
-    ui.empty_note()
-else:
-    england = float(funnel["england"][0])
-    limits = funnel_limits(england, int(funnel["n"].max() or 1))
-    st.altair_chart(
-        charts.funnel_chart(funnel, limits, INDICATORS_BY_KEY[indicator].label),
-        width="stretch",
+st.subheader(f"Funnel plot: every board, {ui.plain(sel.period or 'all periods')}")
+with ui.unless_refused():
+    indicator = state.page_select(
+        "Proportion",
+        "indicator",
+        list(SHARE_INDICATORS),
+        {k: INDICATORS_BY_KEY[k].label for k in SHARE_INDICATORS},
+        default="under_one",
+        help="Which proportion to plot for every board.",
     )
-    outside = funnel.filter(pl.col("band") != "within 95% limits")
-    st.caption(
-        f"{funnel.height} boards with at least one case; England {ui.pct(england)}. "
-        "Dashed lines: 95% control limits; solid lines: 99.8%. The limits are England's "
-        "value ± z·√(p(1−p)/n), which is exactly where a board's Wilson interval stops "
-        "containing England's value, so a point outside the 95% funnel is a board marked "
-        f"Higher/Lower (or Better/Worse) above. {outside.height} boards lie outside the 95% "
-        "limits; with this many boards, about 1 in 20 would by chance alone."
-    )
-    if outside.height:
-        with st.expander(f"Boards outside the 95% limits ({outside.height})"):
-            ui.table(
-                outside.select(
-                    pl.col("board_name").alias("Board"),
-                    pl.col("region_label").alias("Region"),
-                    pl.col("k").alias("Cases"),
-                    pl.col("n").alias("Of"),
-                    (pl.col("value") * 100).alias("%"),
-                    pl.col("band").alias("Against England"),
-                ),
-                column_config={"%": st.column_config.NumberColumn(format="%.0f%%")},
-            )
+    funnel = access.funnel(sel, indicator)
+    if funnel.is_empty():
+        ui.empty_note()
+    else:
+        england = float(funnel["england"][0])
+        limits = funnel_limits(england, int(funnel["n"].max() or 1))
+        st.altair_chart(
+            charts.funnel_chart(funnel, limits, INDICATORS_BY_KEY[indicator].label),
+            width="stretch",
+        )
+        outside = funnel.filter(pl.col("band") != "within 95% limits")
+        st.caption(
+            f"{funnel.height} boards with at least one case; England {ui.pct(england)}. "
+            "Dashed lines: 95% control limits; solid lines: 99.8%. The limits are England's "
+            "value ± z·√(p(1−p)/n), which is exactly where a board's Wilson interval stops "
+            "containing England's value, so a point outside the 95% funnel is a board marked "
+            f"Higher/Lower (or Better/Worse) above. {outside.height} boards lie outside the 95% "
+            "limits; with this many boards, about 1 in 20 would by chance alone."
+        )
+        if outside.height:
+            with st.expander(f"Boards outside the 95% limits ({outside.height})"):
+                ui.table(
+                    outside.select(
+                        pl.col("board_name").alias("Board"),
+                        pl.col("region_label").alias("Region"),
+                        pl.col("k").alias("Cases"),
+                        pl.col("n").alias("Of"),
+                        (pl.col("value") * 100).alias("%"),
+                        pl.col("band").alias("Against England"),
+                    ),
+                    column_config={"%": st.column_config.NumberColumn(format="%.0f%%")},
+                )

@@ -24,8 +24,9 @@ previous_note = "change since the previous period" if sel.period else "all perio
 
 st.subheader("Headline figures")
 st.caption(
-    f"For {sel.period or 'all periods together'}; the small line is the trend across periods "
-    f"and the arrow the {previous_note}. Hover over a figure's (?) for its definition."
+    f"For {ui.plain(sel.period or 'all periods together')}; the small line is the trend "
+    f"across periods and the arrow the {previous_note}. Hover over a figure's (?) for its "
+    "definition."
 )
 # Grouped as people ask: who the children were, how the reviews were done, what they asked.
 GROUPS = (
@@ -70,8 +71,8 @@ st.subheader("Trends by period")
 comparators = trends["series"].unique(maintain_order=True).to_list()
 if len(comparators) > 1:
     st.caption(
-        f"{' vs '.join(comparators)}. Shares are percentages of all children, reviews "
-        "or recommendations in each period, as defined above."
+        f"{' vs '.join(ui.plain(c) for c in comparators)}. Shares are percentages of all "
+        "children, reviews or recommendations in each period, as defined above."
     )
 else:
     st.caption(

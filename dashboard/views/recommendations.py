@@ -40,7 +40,7 @@ with right:
         .sort("recommendations", "focus_order", descending=[True, False])
     )
     total = int(table["recommendations"].sum())
-    st.subheader(f"{sel.period or 'All periods'}: {total:,} recommendations")
+    st.subheader(f"{ui.plain(sel.period or 'All periods')}: {total:,} recommendations")
     ui.table(
         table.select("focus_label", "recommendations", "share"),
         column_config=ui.column_formats(
@@ -50,7 +50,7 @@ with right:
         ),
     )
 
-st.subheader(f"By agency, {sel.period or 'all periods'}")
+st.subheader(f"By agency, {ui.plain(sel.period or 'all periods')}")
 agency = access.recommendation_agency_focus(sel)
 if agency.is_empty():
     ui.empty_note("recommendations")
@@ -79,30 +79,31 @@ else:
     )
 
 st.subheader("Search the recommendations")
-query = state.page_text(
-    "Words to find",
-    "q",
-    placeholder="e.g. domestic violence, pre-birth, interpreters",
-    help="Finds recommendations containing every word (any case) within the selection.",
-)
-if query:
-    hits = access.search_recommendations(sel, query)
-    matches = int(hits["matches"][0]) if hits.height else 0
-    shown = f" (showing the first {hits.height})" if matches > hits.height else ""
-    st.caption(f"{matches:,} recommendations contain “{query}”{shown}.")
-    if hits.height:
-        ui.table(
-            hits.drop("matches"),
-            column_config={
-                "period": "Period",
-                "board_code": None,
-                "board_name": "Board",
-                "review_id": "Review",
-                "rec_no": st.column_config.NumberColumn("No.", format="%d"),
-                "focus_label": "Focus",
-                "agency_label": "Agency",
-                "text": st.column_config.TextColumn("Recommendation", width="large"),
-            },
-        )
-else:
-    st.caption("Type words above to list the recommendations that contain them.")
+with ui.unless_refused():
+    query = state.page_text(
+        "Words to find",
+        "q",
+        placeholder="e.g. domestic violence, pre-birth, interpreters",
+        help="Finds recommendations containing every word (any case) within the selection.",
+    )
+    if query:
+        hits = access.search_recommendations(sel, query)
+        matches = int(hits["matches"][0]) if hits.height else 0
+        shown = f" (showing the first {hits.height})" if matches > hits.height else ""
+        st.caption(f"{matches:,} recommendations contain “{ui.plain(query)}”{shown}.")
+        if hits.height:
+            ui.table(
+                hits.drop("matches"),
+                column_config={
+                    "period": "Period",
+                    "board_code": None,
+                    "board_name": "Board",
+                    "review_id": "Review",
+                    "rec_no": st.column_config.NumberColumn("No.", format="%d"),
+                    "focus_label": "Focus",
+                    "agency_label": "Agency",
+                    "text": st.column_config.TextColumn("Recommendation", width="large"),
+                },
+            )
+    else:
+        st.caption("Type words above to list the recommendations that contain them.")

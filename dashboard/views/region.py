@@ -64,9 +64,11 @@ if region is None:
 
 region_sel = Selection(period=sel.period, region=region)
 label = access.describe(region_sel)
-ui.page_header("Region", access, region_sel, f"{label} against {access.comparator_label}")
+ui.page_header(
+    "Region", access, region_sel, f"{ui.plain(label)} against {ui.plain(access.comparator_label)}"
+)
 if sel.board is not None:
-    st.caption(f"Showing the region of the selected board, {access.describe(sel)}.")
+    st.caption(f"Showing the region of the selected board, {ui.plain(access.describe(sel))}.")
 
 trends = access.trends(Selection(region=region))
 wanted = [
@@ -81,35 +83,36 @@ wanted = [
     "procedures",
 ]
 plot = ui.trend_frame(trends, wanted)
-st.subheader(f"{label} against {access.comparator_label}, by period")
+st.subheader(f"{ui.plain(label)} against {ui.plain(access.comparator_label)}, by period")
 st.caption(
     "Regional figures count reviews coded to the region. Small regional numbers move a "
     "lot from one period to the next: read the trend, not one point."
 )
 st.altair_chart(charts.trend_grid(plot, columns=3, width=300), width="stretch")
 
-st.subheader(f"Boards in {label}, {sel.period or 'all periods'}")
-side = access.boards_side_by_side(region_sel)
-st.caption(
-    f"{side.height} boards whose most recent stated region is {label}; "
-    f"{side.filter(pl.col('reviews') == 0).height} had no review in the selection. "
-    "Shares are of each board's own children or reviews, so a board with one review shows "
-    "0% or 100%."
-)
-ui.table(
-    side.drop("region_label"),
-    column_config={
-        "board_code": "Code",
-        "board_name": "Board",
-        "reviews": st.column_config.NumberColumn("Reviews", format="%d"),
-        "children": st.column_config.NumberColumn("Children", format="%d"),
-    }
-    | {
-        k: st.column_config.NumberColumn(
-            INDICATORS_BY_KEY[k].label + (" %" if INDICATORS_BY_KEY[k].kind == "share" else ""),
-            format="%.0f%%" if INDICATORS_BY_KEY[k].kind == "share" else "%.1f",
-            help=INDICATORS_BY_KEY[k].definition,
-        )
-        for k in SIDE_BY_SIDE
-    },
-)
+st.subheader(f"Boards in {ui.plain(label)}, {ui.plain(sel.period or 'all periods')}")
+with ui.unless_refused():
+    side = access.boards_side_by_side(region_sel)
+    st.caption(
+        f"{side.height} boards whose most recent stated region is {ui.plain(label)}; "
+        f"{side.filter(pl.col('reviews') == 0).height} had no review in the selection. "
+        "Shares are of each board's own children or reviews, so a board with one review shows "
+        "0% or 100%."
+    )
+    ui.table(
+        side.drop("region_label"),
+        column_config={
+            "board_code": "Code",
+            "board_name": "Board",
+            "reviews": st.column_config.NumberColumn("Reviews", format="%d"),
+            "children": st.column_config.NumberColumn("Children", format="%d"),
+        }
+        | {
+            k: st.column_config.NumberColumn(
+                INDICATORS_BY_KEY[k].label + (" %" if INDICATORS_BY_KEY[k].kind == "share" else ""),
+                format="%.0f%%" if INDICATORS_BY_KEY[k].kind == "share" else "%.1f",
+                help=INDICATORS_BY_KEY[k].definition,
+            )
+            for k in SIDE_BY_SIDE
+        },
+    )

@@ -35,7 +35,8 @@ with top[0]:
         {"all": "All tables"} | {t.id: f"Table {t.number}: {t.title}" for t in TABLES},
         help="Show one table, or all of them one under the other.",
     )
-top[1].download_button(
+ui.download_button(
+    top[1],
     "CSV",
     lambda: tables_csv_bytes(result),
     file_name=f"{stem}.csv",
@@ -44,7 +45,8 @@ top[1].download_button(
     help="Tidy long CSV, as `scr tables --format csv` writes it.",
     width="stretch",
 )
-top[2].download_button(
+ui.download_button(
+    top[2],
     "Excel",
     lambda: tables_xlsx_bytes(result),
     file_name=f"{stem}.xlsx",
@@ -53,7 +55,8 @@ top[2].download_button(
     help="One formatted sheet per table, as `scr tables --format xlsx` writes it.",
     width="stretch",
 )
-top[3].download_button(
+ui.download_button(
+    top[3],
     "JSON",
     lambda: tables_json(result) + "\n",
     file_name=f"{stem}.json",

@@ -85,7 +85,7 @@ left, right = st.columns([3, 2])
 with left:
     st.subheader("How often together")
     st.caption(
-        f"{sel.period or 'All periods'}: share of all children with both circumstances "
+        f"{ui.plain(sel.period or 'All periods')}: share of all children with both circumstances "
         "(the diagonal is each circumstance at all). Substance misuse and mental ill health "
         "are the parents'."
     )
