@@ -359,7 +359,8 @@ def cmd_users(args: argparse.Namespace) -> int:
             return EXIT_REJECTED
         except accounts.AccountError as exc:
             raise UsageError(str(exc)) from None
-        _scope_warnings(caught[:1])  # checked twice: say it once
+        scope_warnings = [w for w in caught if issubclass(w.category, accounts.ScopeWarning)]
+        _scope_warnings(scope_warnings[:1])  # checked twice: say it once
         _say(f"added {principal.name} ({principal.describe()})")
         return EXIT_OK
     if args.action == "remove":
