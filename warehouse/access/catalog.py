@@ -1,0 +1,113 @@
+"""What there is to choose from: periods, boards, regions, and what a selection is called."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+
+from warehouse.access.connection import BOARDS_SQL, AccessCore, Selection, one_connection
+from warehouse.frame import frame
+
+SYNTHETIC_BOARD_PREFIXES = ("SYN",)
+
+
+def with_code_labels(df: pl.DataFrame, column: str, code_list: str) -> pl.DataFrame:
+    """Add ``<column>_label`` and ``<column>_order`` from the coding frame's code list."""
+    codes = frame().codes(code_list)
+    labels = frame().labels(code_list)
+    return df.with_columns(
+        pl.col(column).replace_strict(labels, default=pl.col(column)).alias(f"{column}_label"),
+        pl.col(column)
+        .replace_strict({c: i for i, c in enumerate(codes)}, default=len(codes))
+        .cast(pl.Int64)
+        .alias(f"{column}_order"),
+    )
+
+
+def region_label(region: str) -> str:
+    return frame().labels("region").get(region, region)
+
+
+class CatalogReads(AccessCore):
+    """Periods, boards and regions of the snapshot, and names for selections."""
+
+    def periods(self) -> list[str]:
+        rows = self.frame("SELECT DISTINCT period FROM reviews ORDER BY period")
+        return [p for p in rows["period"].to_list() if p]
+
+    def boards(self) -> pl.DataFrame:
+        """board_code, board_name, region (most recent stated), region_label, reviews,
+        first_period, last_period; sorted by name."""
+        memo = getattr(self._local, "boards", None)
+        if memo is not None:  # already read on this call's connection
+            return memo
+        labels = frame().labels("region")
+        boards = (
+            self.frame(BOARDS_SQL)
+            .with_columns(
+                pl.col("board_name").fill_null(pl.col("board_code")),
+                pl.col("region")
+                .replace_strict(labels, default=pl.col("region"))
+                .alias("region_label"),
+            )
+            .sort("board_name", "board_code")
+        )
+        if getattr(self._local, "con", None) is not None:
+            self._local.boards = boards
+        return boards
+
+    def regions(self) -> pl.DataFrame:
+        """Regions with at least one review (coded), in coding-frame order: region, label,
+        reviews, boards."""
+        counts = self.frame(
+            f"WITH board_catalog AS ({BOARDS_SQL}) "
+            "SELECT r.region, count(*) AS reviews, "
+            "(SELECT count(*) FROM board_catalog b WHERE b.region = r.region) AS boards "
+            "FROM reviews r WHERE r.region <> 'not_stated' GROUP BY r.region"
+        )
+        order = frame().codes("region")
+        labels = frame().labels("region")
+        return (
+            counts.with_columns(
+                pl.col("region").replace_strict(labels, default=None).alias("label"),
+                pl.col("region")
+                .replace_strict({c: i for i, c in enumerate(order)}, default=len(order))
+                .alias("_order"),
+            )
+            .sort("_order")
+            .select("region", "label", "reviews", "boards")
+        )
+
+    def provenance(self) -> dict[str, Any]:
+        """How many reviews there are, how many come from the synthetic sample boards, and
+        when the snapshot was published."""
+        prefixes = " OR ".join(f"board_code LIKE '{p}%'" for p in SYNTHETIC_BOARD_PREFIXES)
+        counts = self.frame(
+            "SELECT count(*) AS reviews, count(*) FILTER (WHERE "
+            f"{prefixes} OR board_name ILIKE 'synthetic%') AS synthetic FROM reviews"
+        ).row(0, named=True)
+        published = datetime.fromtimestamp(self.snapshot.stat().st_mtime, UTC)
+        return {
+            "reviews": int(counts["reviews"]),
+            "synthetic": int(counts["synthetic"]),
+            "published": published,
+        }
+
+    @one_connection
+    def describe(self, sel: Selection) -> str:
+        """A human name for what is selected: a board, a region, or England."""
+        if sel.board is not None:
+            boards = self.boards().filter(pl.col("board_code") == sel.board)
+            return boards["board_name"][0] if boards.height else sel.board
+        if sel.region is not None:
+            return region_label(sel.region)
+        return self.comparator_label
+
+    def board_region(self, board: str) -> str | None:
+        """The board's catalog region (None when it never stated one)."""
+        row = self.boards().filter(pl.col("board_code") == board)
+        if row.height == 0 or row["region"][0] == "not_stated":
+            return None
+        return str(row["region"][0])

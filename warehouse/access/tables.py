@@ -1,0 +1,151 @@
+"""The study's Tables 2-20 for a selection, their downloads (the files ``scr tables``
+writes) and the published 2001-03 figures they are read beside."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from warehouse.access.connection import AccessCore, Selection, one_connection
+
+
+class StudyTableReads(AccessCore):
+    """Tables 2-20 and their CSV and Excel files."""
+
+    def study_tables(self, sel: Selection) -> dict[str, Any]:
+        """Tables 2-20 as ``scr tables`` computes them (the tables JSON as a dict).
+
+        England-wide selections read the long form the build materialised in
+        ``mart_study_tables`` (the same SQL, run when the snapshot was made); any other
+        selection, or a warehouse without the mart, computes the tables now.
+        """
+        from warehouse.study_tables import (
+            LONG_SCHEMA,
+            MART_TABLE,
+            TABLES,
+            coding_frame_version,
+            compute_study_tables,
+            result_from_long,
+        )
+
+        params = sel.params()
+        with self.connect() as con:
+            if params["region"] is None and params["board"] is None:
+                if self.has_table(con, MART_TABLE):
+                    long = con.sql(
+                        f"SELECT * FROM {MART_TABLE} WHERE period IS NOT DISTINCT FROM $period",
+                        params={"period": params["period"]},
+                    ).pl()
+                    # A restricted scope sees an empty mart, so computes from its rows.
+                    if long.height:
+                        order = {t.id: i for i, t in enumerate(TABLES)}
+                        long = (
+                            long.with_columns(
+                                pl.col("table_id").replace_strict(order).alias("_order")
+                            )
+                            .sort("_order", "section", "row_order", "column_order", nulls_last=True)
+                            .select(pl.col(k).cast(v) for k, v in LONG_SCHEMA.items())
+                        )
+                        return result_from_long(long, params, coding_frame_version(con))
+            return compute_study_tables(con, params["period"], params["region"], params["board"])
+
+    @one_connection
+    def tables_csv(self, sel: Selection) -> bytes:
+        """The selection's tables as the CSV ``scr tables --format csv`` writes."""
+        return tables_csv_bytes(self.study_tables(sel))
+
+    @one_connection
+    def tables_xlsx(self, sel: Selection) -> bytes:
+        """The selection's tables as the workbook ``scr tables --format xlsx`` writes."""
+        return tables_xlsx_bytes(self.study_tables(sel))
+
+
+def tables_json(result: dict[str, Any]) -> str:
+    """The tables JSON text, as ``scr tables`` prints it (without the final newline)."""
+    from warehouse.exports import tables_json as to_json
+
+    return to_json(result)
+
+
+def tables_csv_bytes(result: dict[str, Any]) -> bytes:
+    """The CSV that ``scr tables --format csv --out FILE`` writes, as bytes."""
+    from warehouse.exports import write_tables_csv
+
+    return _via_file(result, write_tables_csv, ".csv")
+
+
+def tables_xlsx_bytes(result: dict[str, Any]) -> bytes:
+    """The workbook that ``scr tables --format xlsx --out FILE`` writes, as bytes."""
+    from warehouse.exports import write_tables_xlsx
+
+    return _via_file(result, write_tables_xlsx, ".xlsx")
+
+
+def _via_file(result: dict[str, Any], writer: Callable[[Any, Any], Any], suffix: str) -> bytes:
+    fd, name = tempfile.mkstemp(suffix=suffix)
+    os.close(fd)
+    try:
+        writer(result, name)
+        return Path(name).read_bytes()
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+def published_tables() -> pl.DataFrame:
+    """The published 2001-03 figures (Appendix 2) in long form, one row per table, section,
+    row and (crosstab) column: published_n, published_count, published_percent, and the
+    2002 report's percentage (``comparison_2002``; for Table 16 a count) where printed."""
+    from warehouse.replication import published
+    from warehouse.study_tables import long_from_result
+
+    pub = published()
+    long = long_from_result(pub, percent_key="percent_published").select(
+        "table_id",
+        "section",
+        "row_code",
+        pl.col("column_code").fill_null(""),
+        pl.col("n").alias("published_n"),
+        pl.col("count").alias("published_count"),
+        pl.col("percent").alias("published_percent"),
+    )
+    rows: list[tuple[str, str, str, int]] = []
+    for table_id, values in pub.get("comparison_2002", {}).items():
+        if not isinstance(values, dict):
+            continue
+        if table_id.endswith("_counts"):  # t16: counts per item and answer
+            for item, answers in values.items():
+                for answer, count in answers.items():
+                    rows.append((table_id.removesuffix("_counts"), item, answer, int(count)))
+        else:
+            for code, value in values.items():
+                if isinstance(value, int | float):
+                    rows.append((table_id, code, "", int(value)))
+    comparison = pl.DataFrame(
+        rows,
+        schema={
+            "table_id": pl.String(),
+            "row_code": pl.String(),
+            "column_code": pl.String(),
+            "comparison_2002": pl.Int64(),
+        },
+        orient="row",
+    )
+    return long.join(
+        comparison, on=["table_id", "row_code", "column_code"], how="full", coalesce=True
+    ).with_columns(pl.col("section").fill_null("rows"))
+
+
+def comparison_2002_notes() -> dict[str, str]:
+    """Notes printed with the 2002 comparison, by table id."""
+    from warehouse.replication import published
+
+    return {
+        table_id: values["note"]
+        for table_id, values in published().get("comparison_2002", {}).items()
+        if isinstance(values, dict) and "note" in values
+    }
