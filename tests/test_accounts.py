@@ -147,6 +147,13 @@ def test_store_and_key_are_private(warehouse_file: Path) -> None:
         modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in warehouse_file.parent.iterdir()}
     assert set(modes.values()) == {0o600}, modes
     assert len(accounts.session_key_path(warehouse_file).read_bytes()) == 32
+    # Made readable by everyone (a careless restore): private again on the next use.
+    store.chmod(0o644)
+    accounts.session_key_path(warehouse_file).chmod(0o644)
+    assert accounts.principal_from_token(warehouse_file, "not a token") is None  # reads the key
+    assert accounts.list_users(warehouse_file)  # opens the store
+    assert stat.S_IMODE(store.stat().st_mode) == 0o600
+    assert stat.S_IMODE(accounts.session_key_path(warehouse_file).stat().st_mode) == 0o600
 
 
 def test_a_newer_store_is_refused(warehouse_file: Path) -> None:

@@ -135,14 +135,13 @@ _SCHEMA: tuple[str, ...] = (
 
 
 def _private_file(path: Path) -> None:
-    """Create ``path`` readable by its owner only (or tighten it if it exists)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        if os.fstat(fd).st_mode & 0o077:
-            os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
+    """Create ``path`` readable by its owner only, or tighten it (a copy restored from a
+    backup, or made by hand, may have come back readable by everyone)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    elif path.stat().st_mode & 0o077:
+        path.chmod(0o600)
 
 
 def _initialise(con: sqlite3.Connection) -> None:
@@ -182,8 +181,7 @@ def open_store(warehouse: Path) -> Iterator[sqlite3.Connection]:
     to 10 s for another writer. Used by :mod:`warehouse.audit` too.
     """
     path = security_path(warehouse)
-    if not path.exists():
-        _private_file(path)  # before SQLite creates it with the umask's mode
+    _private_file(path)  # before SQLite would create it with the umask's mode
     con = sqlite3.connect(path, timeout=10.0, isolation_level=None)
     try:
         con.execute("PRAGMA busy_timeout = 10000")
@@ -512,6 +510,7 @@ def _signing_key(warehouse: Path) -> bytes:
                 os.link(staging, path)  # never a half-written key: link the finished file
         finally:
             staging.unlink(missing_ok=True)
+    _private_file(path)
     key = path.read_bytes()
     if len(key) < 32:
         raise AccountError(f"the session key {path} is damaged; delete it to make a new one")
