@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import logging
 import os
 import re
 import secrets
@@ -53,6 +54,8 @@ MAX_PASSWORD_LENGTH = 1024  # argon2 hashes anything, but a megabyte "password" 
 MAX_TOKEN_LENGTH = 4096
 TOKEN_AUDIENCE = "scr-observatory"
 FAILURE_WINDOW = timedelta(minutes=15)
+
+log = logging.getLogger(__name__)
 
 # argon2id with the library's defaults (RFC 9106 low-memory profile). When a later version
 # changes them, the next successful sign-in rehashes the password (check_needs_rehash).
@@ -439,6 +442,14 @@ def authenticate(
     audit.record(warehouse, None, "sign_in_failed", {**detail, "reason": reason}, name=attempted)
     with open_store(warehouse) as con:
         failures = _recent_failures(con, attempted)
+    # Also in the server log, where an operator's alerting (or fail2ban) can see it.
+    log.warning(
+        "failed sign-in for %r (%s) from %s: %d in the last 15 minutes",
+        attempted,
+        reason,
+        client or "unknown client",
+        failures,
+    )
     sleep(failure_delay(failures))
     return None
 
