@@ -1,6 +1,7 @@
-"""Every dashboard page through Streamlit's AppTest on the sample warehouse: it renders
-without an exception, shows its key content and the synthetic-data banner, and a filter
-change (kept in the URL) changes what it shows."""
+"""Every dashboard page through Streamlit's AppTest on the sample warehouse, as a national
+analyst (who sees everything): it renders without an exception, shows its key content and
+the synthetic-data banner, and a filter change (kept in the URL) changes what it shows.
+Sign-in, the other roles and the security checks are in test_dashboard_auth.py."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.auth import PRINCIPAL_KEY
 from tests.sample_warehouses import sample_warehouse_once
 from warehouse.access import Access, Selection
+from warehouse.principal import Principal
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 PAGES = {
@@ -24,6 +27,9 @@ PAGES = {
     "recommendations": "views/recommendations.py",
     "data-quality": "views/data_quality.py",
 }
+# These tests look at everything: a national analyst's session (signing in itself is tested
+# in test_dashboard_auth.py).
+NATIONAL = Principal("test-analyst", "national")
 
 
 @pytest.fixture(scope="session")
@@ -43,8 +49,10 @@ def access(sample_warehouse: Path) -> Access:
 
 
 def open_page(page: str, **params: str) -> AppTest:
-    """The app opened at ``page`` with the URL's query parameters, run to completion."""
+    """The app opened at ``page`` with the URL's query parameters by a national analyst,
+    run to completion."""
     at = AppTest.from_file(str(APP), default_timeout=60)
+    at.session_state[PRINCIPAL_KEY] = NATIONAL
     at.query_params.update(params)
     at.run()
     if page != "overview":
@@ -237,6 +245,7 @@ def test_no_snapshot_tells_the_user_to_build(
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert not at.exception
     assert "scr build" in at.error[0].value
+    assert str(tmp_path) not in at.error[0].value  # no server paths to a visitor
 
 
 def test_streamlit_magic_is_off_for_the_app_and_its_tests() -> None:
