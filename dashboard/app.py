@@ -134,8 +134,13 @@ def main() -> None:
         )
         st.stop()
 
-    principal = auth.require_principal(warehouse)
-    page = st.navigation(PAGES)
+    principal = auth.session_principal(warehouse)
+    # Navigation first, hidden on the sign-in form, so a shared link's page (/benchmark...)
+    # is still the page shown once the visitor has signed in.
+    page = st.navigation(PAGES, position="sidebar" if principal else "hidden")
+    if principal is None:
+        auth.sign_in_form(warehouse)  # stops the run
+        return
     page_path = page.url_path or DEFAULT_PATH
     auth.sidebar_account(warehouse, principal)
     access = state.get_access(fresh=True)

@@ -32,6 +32,22 @@ _NOTICE_KEY = "_scr_sign_in_notice"
 # A signed token (JWT) is base64url parts joined by dots: nothing else may reach the script.
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
 FAILED = "Username or password is not right."
+# Streamlit's show-password toggle is labelled "Show password", so "the field labelled
+# Password" would match two elements (assistive technology and browser automation look up
+# fields by label). The toggle keeps working, with a name that does not say "password".
+_TOGGLE_NAMES_SCRIPT = """<script>
+(() => {
+  const names = {"Show password": "Show what is typed", "Hide password": "Hide what is typed"};
+  const rename = () => document.querySelectorAll("button[aria-label]").forEach((b) => {
+    const name = names[b.getAttribute("aria-label")];
+    if (name) b.setAttribute("aria-label", name);
+  });
+  rename();
+  new MutationObserver(rename).observe(document.body, {
+    subtree: true, childList: true, attributes: true, attributeFilter: ["aria-label"],
+  });
+})();
+</script>"""
 
 
 def current_principal() -> Principal:
@@ -147,6 +163,7 @@ def sign_in_form(warehouse: Path) -> None:
         notice = st.session_state.pop(_NOTICE_KEY, None)
         if notice:
             st.info(notice, icon=":material/logout:")
+        st.html(_TOGGLE_NAMES_SCRIPT, unsafe_allow_javascript=True)
         with st.form("sign_in", enter_to_submit=True):
             name = st.text_input("Username", autocomplete="username")
             password = st.text_input("Password", type="password", autocomplete="current-password")
@@ -175,15 +192,6 @@ def sign_in_form(warehouse: Path) -> None:
             "hidden (shown as c)."
         )
     st.stop()
-
-
-def require_principal(warehouse: Path) -> Principal:
-    """The gate before any data: this session's principal, or the sign-in form (and stop)."""
-    principal = session_principal(warehouse)
-    if principal is None:
-        sign_in_form(warehouse)
-    assert principal is not None  # sign_in_form stops the run
-    return principal
 
 
 def sign_out(warehouse: Path) -> None:

@@ -20,9 +20,13 @@ from warehouse.access import INDICATORS_BY_KEY, OutOfScope, Selection
 from warehouse.principal import Principal
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark, and escaped it is
-# only itself: no link, image, emphasis, heading, HTML tag or entity, autolink, LaTeX ($) or
-# Streamlit directive (:red[...], :material/...:) can start from it.
-_MARKDOWN_SPECIALS = re.compile(r"([!-/:-@\[-`{-~])")
+# only itself: no link, image, emphasis, heading, HTML tag or entity, LaTeX ($) or Streamlit
+# directive (:red[...], :material/...:) can start from it.
+_MARKDOWN_SPECIALS = re.compile(r"([!-/:-@\\[-`{-~])")
+# GFM also turns bare URLs and e-mail addresses into links, escaped or not ("http\\:\\/\\/x"
+# still becomes one): a word joiner (invisible) inside "://", "www." and before "@" stops it.
+_AUTOLINK_TRIGGERS = re.compile(r"(?i)(?<=:)(?=//)|(?<=www)(?=\.)|(?=@)")
+WORD_JOINER = "\u2060"
 _LINE_BREAKS = re.compile(r"[\r\n\t\v\f\u2028\u2029]+")
 
 
@@ -34,7 +38,8 @@ def plain(text: object) -> str:
     text, review ids, file names, submitters, the search words, any selected value.
     """
     one_line = _LINE_BREAKS.sub(" ", str(text))
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", one_line)
+    unlinked = _AUTOLINK_TRIGGERS.sub(WORD_JOINER, one_line)
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", unlinked)
 
 
 @contextlib.contextmanager

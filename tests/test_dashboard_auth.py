@@ -7,6 +7,7 @@ submitter are hostile."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -113,6 +114,12 @@ def markdown_sources(at: AppTest) -> list[str]:
     parts = [*at.title, *at.header, *at.subheader, *at.caption, *at.markdown]
     parts += [*at.info, *at.warning, *at.error, *at.success]
     return [str(p.value) for p in parts]
+
+
+def bare_link(source: str) -> bool:
+    """Whether GFM would link a bare URL or address in this Markdown (escapes removed)."""
+    text = re.sub(r"\\(.)", r"\1", source)
+    return bool(re.search(r"(?i)(https?://|www\.|\w@\w)", text))
 
 
 def shows_data(at: AppTest) -> bool:
@@ -290,13 +297,14 @@ def test_submitted_text_is_never_rendered_as_markdown(warehouse: Path) -> None:
     assert not at.exception and not at.error
     sources = markdown_sources(at)
     escaped = ui.plain(EVIL_NAME)
-    assert escaped.startswith("\\[session expired") and "\\]\\(http\\:\\/\\/" in escaped
+    assert escaped.startswith("\\[session expired") and "\\]\\(http\\:" in escaped
     assert any(escaped in s for s in sources)  # shown, as written
     assert not any(EVIL_NAME in s for s in sources)  # never as a link
+    assert not any(bare_link(s) for s in sources)  # not even GFM's bare-URL link
     for path in ("views/benchmark.py", "views/region.py", "views/study_tables.py"):
         at.switch_page(path).run()
         assert not at.exception and not at.error
-        assert not any("](http" in s for s in markdown_sources(at)), path
+        assert not any("](http" in s or bare_link(s) for s in markdown_sources(at)), path
 
     at = sign_in(fresh(period="2009-11", q=EVIL_QUERY), USERS["national"].name)
     at.query_params["q"] = EVIL_QUERY  # the overview kept only its own parameters
@@ -304,7 +312,7 @@ def test_submitted_text_is_never_rendered_as_markdown(warehouse: Path) -> None:
     assert not at.exception and not at.error
     sources = markdown_sources(at)
     assert any(ui.plain(EVIL_QUERY) in s for s in sources)
-    assert not any("![x](" in s or "](http" in s for s in sources)
+    assert not any("![x](" in s or "](http" in s or bare_link(s) for s in sources)
     # The recommendation itself is listed in a table cell: text, not Markdown.
     at.text_input(key="q").set_value("interpreters").run()
     cells = at.dataframe[-1].value["text"].tolist()
@@ -313,7 +321,13 @@ def test_submitted_text_is_never_rendered_as_markdown(warehouse: Path) -> None:
 
 
 def test_plain_escapes_every_markdown_and_html_special() -> None:
-    assert ui.plain(EVIL_QUERY) == "\\!\\[x\\]\\(http\\:\\/\\/evil\\.example\\/x\\.png\\)"
+    joiner = ui.WORD_JOINER  # GFM links a bare "http://", "www." or "a@b" even when escaped
+    assert ui.plain(EVIL_QUERY) == (
+        f"\\!\\[x\\]\\(http\\:{joiner}\\/\\/evil\\.example\\/x\\.png\\)"
+    )
+    assert ui.plain("www.evil.example or a@b.example") == (
+        f"www{joiner}\\.evil\\.example or a{joiner}\\@b\\.example"
+    )
     assert ui.plain("<img src=x> &amp; $x$ :red[a] *b* `c`\n# d") == (
         "\\<img src\\=x\\> \\&amp\\; \\$x\\$ \\:red\\[a\\] \\*b\\* \\`c\\` \\# d"
     )
