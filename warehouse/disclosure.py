@@ -1,0 +1,312 @@
+"""Statistical disclosure control, following the DfE serious incident notification statistics.
+
+A count from 1 to the threshold (5 unless ``SCR_DISCLOSURE_THRESHOLD`` or the caller says
+otherwise) is shown as ``c``; true zeros stay 0. Secondary suppression then hides further
+cells until no hidden cell can be worked out from what is shown: the totals and summary rows
+it adds up to (the *constraints*), the other shown cells, and the fact that a hidden cell is
+at least 1 (zeros are shown, so two hidden cells known to add up to 2 are both 1).
+Percentages, shares and intervals computed from a hidden count are hidden too.
+
+``protect`` decides which cells to hide for any set of cells and additive constraints;
+``suppress_shares`` hides shares row by row (indicators: k of n); ``suppress_study_tables``
+applies ``protect`` to the study tables JSON.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import polars as pl
+
+SYMBOL: str = "c"
+DEFAULT_THRESHOLD = 5
+THRESHOLD_ENV = "SCR_DISCLOSURE_THRESHOLD"
+
+K = TypeVar("K", bound=Hashable)
+
+
+def threshold_from_env() -> int:
+    """``SCR_DISCLOSURE_THRESHOLD`` when set to a whole number >= 1, else 5."""
+    raw = os.environ.get(THRESHOLD_ENV, "").strip()
+    if not raw:
+        return DEFAULT_THRESHOLD
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{THRESHOLD_ENV}={raw!r} is not a whole number") from None
+    if value < 1:
+        raise ValueError(f"{THRESHOLD_ENV}={raw!r} must be 1 or more")
+    return value
+
+
+def note(threshold: int) -> str:
+    """The explanation printed wherever ``c`` appears."""
+    return (
+        f"{SYMBOL}: a count from 1 to {threshold}, or a figure hidden so that such a count "
+        "cannot be worked out from the totals or the other figures shown (secondary "
+        "suppression). Percentages and intervals computed from a hidden count are hidden "
+        "too. 0 is a true zero."
+    )
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """An identity the reader knows: ``total == sum(parts)`` (a table's n and its rows, a
+    summary row and the rows it adds up, or one cell equal to another: one part)."""
+
+    total: Hashable
+    parts: tuple[Hashable, ...]
+
+
+def protect(
+    values: Mapping[K, int],
+    constraints: Iterable[Constraint],
+    threshold: int,
+    *,
+    also_hide: Iterable[K] = (),
+) -> frozenset[K]:
+    """The cells to hide: primary ones (1..threshold, and ``also_hide``) and enough others
+    that no hidden cell's value is determined by the shown values, the constraints and the
+    knowledge that every hidden cell is at least 1.
+
+    Zeros are never hidden (``also_hide`` zeros are ignored): a true zero is shown. Every
+    constraint must hold for ``values``. A table's total is hidden as a secondary cell only
+    when no part can be hidden instead (a total such as n appears in several tables).
+    """
+    return _Protector(values, list(constraints), threshold, floors={}).run(also_hide)
+
+
+class _Protector:
+    """Secondary suppression over cells indexed 0..m-1.
+
+    A constraint is stored as ``{cell: coefficient}`` with parts +1 and the total -1, so each
+    reads ``sum(coef * value) == 0``. ``floor[i]`` is the least value a reader knows a hidden
+    cell has: 1, or more when they know their own part of it (the remainder rule).
+    """
+
+    def __init__(
+        self,
+        values: Mapping[Any, int],
+        constraints: list[Constraint],
+        threshold: int,
+        floors: Mapping[Any, int],
+    ) -> None:
+        self.keys = list(values)
+        self.index = {key: i for i, key in enumerate(self.keys)}
+        self.value = [int(values[key]) for key in self.keys]
+        self.threshold = threshold
+        self.floor = [max(1, int(floors.get(key, 1))) for key in self.keys]
+        self.rows: list[dict[int, int]] = []
+        self.is_total = [False] * len(self.keys)
+        for constraint in constraints:
+            row: dict[int, int] = {}
+            for key, coef in [(constraint.total, -1), *((p, 1) for p in constraint.parts)]:
+                if key not in self.index:
+                    raise KeyError(f"constraint names {key!r}, which has no value")
+                i = self.index[key]
+                row[i] = row.get(i, 0) + coef
+            row = {i: c for i, c in row.items() if c != 0}
+            if not row:
+                continue
+            if sum(c * self.value[i] for i, c in row.items()) != 0:
+                raise ValueError(f"constraint does not hold for the values: {constraint}")
+            self.rows.append(row)
+            self.is_total[self.index[constraint.total]] = True
+        self.rows_of: list[list[int]] = [[] for _ in self.keys]
+        for r, row in enumerate(self.rows):
+            for i in row:
+                self.rows_of[i].append(r)
+        self.hidden: set[int] = set()
+
+    # -- choosing what to hide -------------------------------------------------------------
+
+    def _candidate(self, cells: Iterable[int]) -> int | None:
+        """The best shown non-zero cell to hide among ``cells``: parts before totals (a
+        total is usually n, shown in several places), then the smallest, then the first."""
+        shown = [i for i in cells if i not in self.hidden and self.value[i] != 0]
+        if not shown:
+            return None
+        return min(shown, key=lambda i: (self.is_total[i], self.value[i], i))
+
+    def _apply_single_constraint_rules(self) -> None:
+        """Hide until no constraint on its own pins a hidden cell: a constraint with exactly
+        one hidden cell, or whose hidden parts (total shown) add up to their floors."""
+        changed = True
+        while changed:
+            changed = False
+            for row in self.rows:
+                hidden = [i for i in row if i in self.hidden]
+                if not hidden:
+                    continue
+                if len(hidden) == 1 or self._parts_at_floor(row, hidden):
+                    choice = self._candidate(row)
+                    if choice is not None:
+                        self.hidden.add(choice)
+                        changed = True
+
+    def _parts_at_floor(self, row: dict[int, int], hidden: list[int]) -> bool:
+        # Only a shown total bounds its hidden parts from above.
+        if any(row[i] < 0 for i in hidden):
+            return False
+        return sum(self.value[i] for i in hidden) == sum(self.floor[i] for i in hidden)
+
+    # -- the exact check -------------------------------------------------------------------
+
+    def _components(self) -> list[tuple[list[int], list[int]]]:
+        """Groups of hidden cells linked through constraints (shown cells are constants),
+        each with the constraints that touch it."""
+        parent = {i: i for i in self.hidden}
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for row in self.rows:
+            hidden = [i for i in row if i in self.hidden]
+            for i in hidden[1:]:
+                parent[find(i)] = find(hidden[0])
+        groups: dict[int, list[int]] = {}
+        for i in sorted(self.hidden):
+            groups.setdefault(find(i), []).append(i)
+        out = []
+        for cells in groups.values():
+            rows = sorted({r for i in cells for r in self.rows_of[i]})
+            if rows:
+                out.append((cells, rows))
+        return out
+
+    def _pinned(self, cells: list[int], rows: list[int]) -> list[int]:
+        """The hidden cells of one component whose value is the only one possible."""
+        if len(rows) == 1:
+            # One constraint: exact by hand. Two or more hidden cells with a shown total are
+            # free unless they sit at their floors; with a hidden total nothing is bounded.
+            row = self.rows[rows[0]]
+            if len(cells) == 1 or self._parts_at_floor(row, cells):
+                return cells
+            return []
+        return self._pinned_by_milp(cells, rows)
+
+    def _pinned_by_milp(self, cells: list[int], rows: list[int]) -> list[int]:
+        import numpy as np
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
+        position = {i: p for p, i in enumerate(cells)}
+        matrix = np.zeros((len(rows), len(cells)))
+        rhs = np.zeros(len(rows))
+        for r, row_id in enumerate(rows):
+            for i, coef in self.rows[row_id].items():
+                if i in position:
+                    matrix[r, position[i]] = coef
+                else:
+                    rhs[r] -= coef * self.value[i]
+        equalities = LinearConstraint(matrix, rhs, rhs)
+        floor = np.array([self.floor[i] for i in cells], dtype=float)
+        truth = np.array([self.value[i] for i in cells], dtype=float)
+        free = np.zeros(len(cells), dtype=bool)
+
+        def other_solution(p: int, lower: float, upper: float) -> bool:
+            # A feasibility question (no objective), so "unbounded" never arises: is there an
+            # integer solution with cell p in [lower, upper]?
+            low, high = floor.copy(), np.full(len(cells), np.inf)
+            low[p], high[p] = max(lower, floor[p]), upper
+            if low[p] > high[p]:
+                return False
+            result = milp(
+                np.zeros(len(cells)),
+                constraints=equalities,
+                bounds=Bounds(low, high),
+                integrality=np.ones(len(cells)),
+            )
+            if result.status != 0 or result.x is None:
+                return False
+            # Any solution that differs from the truth frees every cell it moves.
+            free[np.abs(result.x - truth) > 0.5] = True
+            return True
+
+        for p in range(len(cells)):
+            if not free[p] and not other_solution(p, truth[p] + 1, np.inf):
+                other_solution(p, -np.inf, truth[p] - 1)
+        return [i for p, i in enumerate(cells) if not free[p]]
+
+    def _hide_for(self, pinned: int, rows: list[int]) -> int:
+        """A cell to hide so that ``pinned`` is no longer pinned: from its own constraint
+        with the fewest hidden cells (the one that gives it away), else the component's."""
+        own = sorted(
+            self.rows_of[pinned], key=lambda r: sum(i in self.hidden for i in self.rows[r])
+        )
+        for r in own:
+            choice = self._candidate(self.rows[r])
+            if choice is not None:
+                return choice
+        choice = self._candidate(i for r in rows for i in self.rows[r])
+        if choice is None:  # cannot happen: with no shown non-zero cell nothing is pinned
+            raise RuntimeError("a hidden cell is pinned by zeros alone")
+        return choice
+
+    def run(self, also_hide: Iterable[Any]) -> frozenset[Any]:
+        extra = {self.index[k] for k in also_hide if k in self.index}
+        self.hidden = {
+            i
+            for i, v in enumerate(self.value)
+            if (1 <= v <= self.threshold) or (i in extra and v != 0)
+        }
+        while True:
+            self._apply_single_constraint_rules()
+            added = False
+            for cells, rows in self._components():
+                pinned = self._pinned(cells, rows)
+                if pinned:
+                    self.hidden.add(self._hide_for(pinned[0], rows))
+                    added = True
+            if not added:
+                return frozenset(self.keys[i] for i in self.hidden)
+
+
+def suppress_shares(
+    df: pl.DataFrame,
+    *,
+    numerator: str = "numerator",
+    denominator: str = "denominator",
+    threshold: int,
+    known_numerator: str | None = None,
+    known_denominator: str | None = None,
+    value_columns: Sequence[str] = ("value",),
+) -> pl.DataFrame:
+    """Hide shares (k of n) row by row.
+
+    A row is suppressed when k, n - k or n is 1..threshold (either side of the share would
+    give a small count away); with ``known_*`` columns (the viewer's own part of k and n) also
+    when what is left after taking the viewer's part out is. A suppressed row gets a null
+    numerator and null ``value_columns``; its denominator is nulled too when n itself (or its
+    remainder) is small. Adds the bool column ``suppressed``.
+    """
+
+    def small(expr: pl.Expr) -> pl.Expr:
+        return expr.is_between(1, threshold).fill_null(False)
+
+    k, n = pl.col(numerator), pl.col(denominator)
+    small_n = small(n)
+    hide = small(k) | small(n - k) | small_n
+    if known_numerator is not None or known_denominator is not None:
+        own_k = pl.col(known_numerator).fill_null(0) if known_numerator else pl.lit(0)
+        own_n = pl.col(known_denominator).fill_null(0) if known_denominator else pl.lit(0)
+        rest_k, rest_n = k - own_k, n - own_n
+        small_n = small_n | small(rest_n)
+        hide = hide | small(rest_k) | small(rest_n - rest_k) | small(rest_n)
+    columns = [c for c in value_columns if c in df.columns]
+    return (
+        df.with_columns(hide.alias("suppressed"), small_n.alias("__small_n"))
+        .with_columns(
+            *(
+                pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
+                for c in [numerator, *columns]
+            ),
+            pl.when(pl.col("__small_n")).then(None).otherwise(n).alias(denominator),
+        )
+        .drop("__small_n")
+    )
