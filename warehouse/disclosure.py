@@ -14,6 +14,7 @@ applies ``protect`` to the study tables JSON.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -77,6 +78,20 @@ def protect(
     when no part can be hidden instead (a total such as n appears in several tables).
     """
     return _Protector(values, list(constraints), threshold, floors={}).run(also_hide)
+
+
+def protect_with_floors(
+    values: Mapping[K, int],
+    constraints: Iterable[Constraint],
+    threshold: int,
+    *,
+    floors: Mapping[K, int],
+    also_hide: Iterable[K] = (),
+) -> frozenset[K]:
+    """``protect`` for a reader who knows a lower bound above 1 for some cells (their own
+    part of an aggregate): no hidden cell may be determined given ``value >= floor``."""
+    bounded = {k: min(int(f), int(values[k])) for k, f in floors.items() if k in values}
+    return _Protector(values, list(constraints), threshold, floors=bounded).run(also_hide)
 
 
 class _Protector:
@@ -310,3 +325,145 @@ def suppress_shares(
         )
         .drop("__small_n")
     )
+
+
+# -- the study tables ---------------------------------------------------------------------
+
+# A cell of the tables JSON: (table_id, "n"), (table_id, row_code) for a simple table's row
+# or summary, (table_id, row_code, column_code) for a crosstab cell.
+Cell = tuple[str, ...]
+
+
+def study_cells(result: Mapping[str, Any]) -> dict[Cell, int]:
+    """Every count of a tables JSON by cell (hidden ones, already ``c``, left out)."""
+    cells: dict[Cell, int] = {}
+    for table in result["tables"]:
+        tid = table["id"]
+        if isinstance(table["n"], int):
+            cells[(tid, "n")] = table["n"]
+        for section in ("rows", "summaries"):
+            for row in table.get(section, []):
+                if "counts" in row:
+                    for column, count in row["counts"].items():
+                        if isinstance(count, int):
+                            cells[(tid, row["code"], column)] = count
+                elif isinstance(row.get("count"), int):
+                    cells[(tid, row["code"])] = row["count"]
+    return cells
+
+
+def study_constraints(result: Mapping[str, Any], cells: Mapping[Cell, int]) -> list[Constraint]:
+    """What a reader can add up in a tables JSON, each kept only where it holds for these
+    figures (a reader may assume any identity that holds, so this is the cautious side):
+
+    - a simple table's rows add up to its n; each crosstab row's cells add up to n;
+    - the ``-- identity:`` lines of the table's SQL (summary rows, cells equal to another
+      table's);
+    - tables of the same unit with the same n: one n, shown in several places.
+    """
+    from warehouse.study_tables import TABLES_BY_ID
+
+    constraints: list[Constraint] = []
+
+    def add(total: Cell, parts: list[Cell]) -> None:
+        if total in cells and all(p in cells for p in parts):
+            if cells[total] == sum(cells[p] for p in parts):
+                constraints.append(Constraint(total, tuple(parts)))
+
+    n_by_unit: dict[tuple[str, int], list[Cell]] = {}
+    for table in result["tables"]:
+        tid = table["id"]
+        n_cell = (tid, "n")
+        if n_cell in cells:
+            n_by_unit.setdefault((table["unit"], cells[n_cell]), []).append(n_cell)
+        if "columns" in table:
+            for row in table["rows"]:
+                add(n_cell, [(tid, row["code"], c) for c in row["counts"]])
+        else:
+            add(n_cell, [(tid, row["code"]) for row in table["rows"]])
+        meta = TABLES_BY_ID.get(tid)
+        for identity in meta.identities if meta else ():
+
+            def cell(term: str, table_id: str = tid) -> Cell:
+                other, dot, code = term.rpartition(".")
+                return (other if dot else table_id, code)
+
+            add(cell(identity.total), [cell(p) for p in identity.parts])
+    for same_n in n_by_unit.values():
+        for first, second in zip(same_n, same_n[1:], strict=False):
+            constraints.append(Constraint(second, (first,)))
+    return constraints
+
+
+def suppress_study_tables(
+    result: dict[str, Any], threshold: int, *, known: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The tables JSON with hidden counts, percentages and n shown as ``c`` (a new dict).
+
+    ``known`` is the viewer's own part of the same tables (their board inside the region
+    they are looking at): a count is then also hidden when what is left after taking their
+    part out is 1..threshold, and a hidden cell is known to be at least their part.
+    Adds ``result["disclosure"] = {threshold, symbol, note, hidden_cells}``.
+    """
+    if "disclosure" in result:
+        raise ValueError("these tables are already under disclosure control")
+    cells = study_cells(result)
+    constraints = study_constraints(result, cells)
+    floors: dict[Cell, int] = {}
+    remainder_small: set[Cell] = set()
+    if known is not None:
+        own = study_cells(known)
+        for key, value in cells.items():
+            part = own.get(key, 0)
+            if 1 <= value - part <= threshold:
+                remainder_small.add(key)
+            if part > 1:
+                floors[key] = part
+    hidden = protect_with_floors(
+        cells, constraints, threshold, floors=floors, also_hide=remainder_small
+    )
+    out = copy.deepcopy(result)
+    for table in out["tables"]:
+        _hide_in_table(table, hidden)
+    out["disclosure"] = {
+        "threshold": threshold,
+        "symbol": SYMBOL,
+        "note": note(threshold),
+        "hidden_cells": len(hidden),
+    }
+    return out
+
+
+def _hide_in_table(table: dict[str, Any], hidden: frozenset[Cell]) -> None:
+    from warehouse.study_tables import TABLES_BY_ID
+
+    tid = table["id"]
+    n_hidden = (tid, "n") in hidden
+    for section in ("rows", "summaries"):
+        for row in table.get(section, []):
+            if "counts" in row:
+                row["counts"] = {
+                    column: SYMBOL if (tid, row["code"], column) in hidden else count
+                    for column, count in row["counts"].items()
+                }
+                continue
+            count_hidden = (tid, row["code"]) in hidden
+            if count_hidden:
+                row["count"] = SYMBOL
+            # A percentage of a hidden count, or of a hidden n, would give either away.
+            if row.get("percent") is not None and (count_hidden or n_hidden):
+                row["percent"] = SYMBOL
+    if n_hidden:
+        table["n"] = SYMBOL
+    meta = TABLES_BY_ID.get(tid)
+    if meta is not None and meta.ordered_by_count:
+        # Rows sorted by count would place a hidden count between its neighbours (between
+        # two 9s it is 9): shown rows keep their order, hidden ones follow by label, and a
+        # missing row stays last.
+        table["rows"].sort(
+            key=lambda row: (
+                row["code"] == "missing",
+                row.get("count") == SYMBOL,
+                row["label"] if row.get("count") == SYMBOL else "",
+            )
+        )

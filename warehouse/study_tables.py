@@ -6,10 +6,14 @@ here, filtered by the DuckDB named parameters ``$period``, ``$region``, ``$board
 ``ref_codes``/``ref_columns`` tables, and returns the uniform long shape
 ``section, row_order, row_code, row_label, column_order, column_code, count, n``.
 Its header comments (``-- id:``, ``-- title:``, ``-- unit:``, ``-- row_header:``,
-``-- kind: crosstab``, ``-- percent: no``) are the table's metadata. Tables of one shape
-share its SQL: ``-- counts: sheet.column`` (one coded column, Tables 3-10 and 14) and
-``-- grid: prefix`` (a grid of reviews questions, Tables 16 and 20) name the shared
-template in ``sql/study/*.sql.template`` and what it counts.
+``-- kind: crosstab``, ``-- percent: no``, ``-- order: count``) are the table's metadata.
+``-- identity: total = part + part`` lines (any number) declare what a reader can add up
+beyond "the rows add up to n", for disclosure control: a summary row and the rows it sums
+(``2_and_under = under_1 + 1_2``), or a cell equal to another table's
+(``n = t02_age.under_1``); a term is ``n``, a row code of the table, or ``table_id.term``.
+Tables of one shape share its SQL: ``-- counts: sheet.column`` (one coded column, Tables
+3-10 and 14) and ``-- grid: prefix`` (a grid of reviews questions, Tables 16 and 20) name the
+shared template in ``sql/study/*.sql.template`` and what it counts.
 
 All counting happens in SQL; this module only adds percentages (integer round half up),
 orders the rows, and shapes the tables JSON of ``shared/coding-frame/tabulations.md``.
@@ -64,11 +68,23 @@ LONG_SCHEMA: dict[str, pl.DataType] = {
 }
 
 _TABLE_ID = re.compile(r"t[0-9]{2}[a-z]?_[a-z0-9_]+")
-_HEADER = re.compile(r"^--\s*(id|title|unit|row_header|kind|percent|counts|grid):\s*(.+?)\s*$")
+_HEADER = re.compile(
+    r"^--\s*(id|title|unit|row_header|kind|percent|order|counts|grid|identity):\s*(.+?)\s*$"
+)
+_IDENTITY_TERM = re.compile(r"(t[0-9]{2}[a-z]?_[a-z0-9_]+\.)?[a-z0-9_]+")
 # Tables that count one coded column share this SQL; their file says which column.
 CODE_LIST_TEMPLATE = SQL_DIR / "code_list_table.sql.template"
 # Tables 16 and 20 cross-tabulate a group of reviews columns; their file names the prefix.
 QUESTION_GRID_TEMPLATE = SQL_DIR / "question_grid.sql.template"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """``total == sum(parts)``; terms as written in the header (``n``, ``row_code`` or
+    ``table_id.row_code``)."""
+
+    total: str
+    parts: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -81,6 +97,8 @@ class StudyTable:
     percent: bool
     sql: str
     path: Path
+    identities: tuple[Identity, ...] = ()
+    ordered_by_count: bool = False  # rows sorted by count (t18), so order says something
 
     @property
     def number(self) -> str:
@@ -93,11 +111,14 @@ def parse_table(path: Path) -> StudyTable:
     """Read one table's SQL file and the metadata in its header comments."""
     sql = path.read_text(encoding="utf-8")
     meta: dict[str, str] = {}
+    identities: list[Identity] = []
     for line in sql.splitlines():
         if not line.startswith("--"):
             break  # metadata lives in the leading comment block only
         match = _HEADER.match(line)
-        if match:
+        if match and match.group(1) == "identity":
+            identities.append(_parse_identity(path, match.group(2)))
+        elif match:
             meta[match.group(1)] = match.group(2)
     missing = {"id", "title", "unit"} - meta.keys()
     if missing:
@@ -127,7 +148,17 @@ def parse_table(path: Path) -> StudyTable:
         percent=meta.get("percent", "yes") != "no",
         sql=sql.strip().rstrip(";"),
         path=path,
+        identities=tuple(identities),
+        ordered_by_count=meta.get("order") == "count",
     )
+
+
+def _parse_identity(path: Path, text: str) -> Identity:
+    total, _, rest = text.partition("=")
+    terms = [total.strip(), *(t.strip() for t in rest.split("+"))]
+    if not rest.strip() or not all(_IDENTITY_TERM.fullmatch(t) for t in terms):
+        raise ValueError(f"{path.name}: 'identity: {text}' is not like 'total = a + b'")
+    return Identity(total=terms[0], parts=tuple(terms[1:]))
 
 
 def load_tables(sql_dir: Path = SQL_DIR) -> tuple[StudyTable, ...]:

@@ -2,6 +2,8 @@
 -- title: Age group of children
 -- unit: children
 -- row_header: Age group
+-- identity: 2_and_under = under_1 + 1_2
+-- identity: 11_and_over = 11_14 + 15 + 16 + 17
 -- Bands of age_months (completed months at the incident). A blank age is `missing`, shown
 -- only when some child has one (only_if_any). The summaries overlap the bands, so they are
 -- a section of their own.

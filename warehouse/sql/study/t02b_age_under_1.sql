@@ -2,6 +2,7 @@
 -- title: Age of children under one
 -- unit: children
 -- row_header: Age group
+-- identity: n = t02_age.under_1
 -- The children under one (age_months 0-11) by month band; n is the number of under-ones,
 -- so a blank age is not part of this table.
 WITH bands (row_order, row_code, row_label, lo, hi) AS (

@@ -2,6 +2,7 @@
 -- title: Time from incident to completion of report
 -- unit: reviews
 -- row_header: Time taken
+-- identity: not_dated = t12_report_year.no_date
 -- A dated report falls in the first band whose limit it does not pass, the limit being
 -- incident_date + N calendar months. DuckDB's date + INTERVAL clamps a day that does not
 -- exist to the month end (2001-08-31 + 6 months = 2002-02-28; 2003-08-31 -> 2004-02-29),

@@ -3,6 +3,7 @@
 -- unit: recommendations
 -- row_header: Focus of recommendations
 -- percent: no
+-- order: count
 -- Every focus code with its count of recommendation rows, by count descending, ties in
 -- code-list order; a blank focus is `missing`, last, shown only when present.
 WITH answers AS (SELECT coalesce(focus, 'missing') AS code FROM sel_recommendations),
