@@ -168,7 +168,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def _check_filters(args: argparse.Namespace) -> None:
     from warehouse.frame import frame
 
-    if args.region is not None and args.region not in frame().codes("region"):
+    if args.region is not None and args.region not in _region_codes():
         raise UsageError(
             f"--region {args.region!r} is not a region code; use one of: "
             + ", ".join(frame().codes("region"))
@@ -180,23 +180,100 @@ def _check_filters(args: argparse.Namespace) -> None:
             raise UsageError(f"--period {args.period!r} is not a period like 2001-03")
 
 
-def cmd_tables(args: argparse.Namespace) -> int:
-    from warehouse.exports import (
-        tables_json,
-        tables_long_with_filters,
-        write_tables_csv,
-        write_tables_xlsx,
+def _board_region(con: duckdb.DuckDBPyConnection, board: str) -> str | None:
+    rows = con.execute(
+        "SELECT DISTINCT region FROM reviews WHERE board_code = ? AND region IS NOT NULL",
+        [board],
+    ).fetchall()
+    return rows[0][0] if len(rows) == 1 else None
+
+
+def _tables_audience(
+    args: argparse.Namespace, con: duckdb.DuckDBPyConnection
+) -> tuple[bool, dict[str, str | None] | None]:
+    """Whether the selection is outside the audience's own scope (so it is suppressed), and
+    the selection of the audience's own part of it when known (for the remainder rule)."""
+    audience, scope = args.audience, args.scope
+    if audience is None:
+        return False, None
+    if audience == "public":
+        return True, None
+    if audience == "regional":
+        if scope is not None and scope not in _region_codes():
+            raise UsageError(f"--scope {scope!r} is not a region code")
+        board_region = _board_region(con, args.board) if args.board else None
+        region = scope or args.region or board_region
+        if args.board is not None:
+            if region is not None and board_region not in (None, region):
+                raise UsageError(
+                    f"board {args.board!r} is not in region {region!r}: "
+                    "a regional audience sees only its own region's boards"
+                )
+            return False, None
+        if args.region is not None:
+            return args.region != region, None
+        own = {"period": args.period, "region": region, "board": None}
+        return True, own if region else None
+    # board
+    board = scope or args.board
+    if args.board is not None:
+        if board != args.board:
+            raise UsageError(
+                f"--board {args.board!r} is not the audience's own board {board!r}: "
+                "a board audience never sees another board's figures"
+            )
+        return False, None
+    contains_own = board is not None and (
+        args.region is None or _board_region(con, board) == args.region
     )
+    own = {"period": args.period, "region": None, "board": board}
+    return True, own if contains_own else None
+
+
+def _check_audience(args: argparse.Namespace) -> None:
+    """The usage errors that need no data."""
+    if args.audience is None and (args.scope is not None or args.threshold is not None):
+        raise UsageError("--scope and --threshold need --audience")
+    if args.audience == "public" and args.board is not None:
+        raise UsageError(
+            "--audience public shows no board-level figures: drop --board "
+            "(national and regional tables only)"
+        )
+    if args.audience == "public" and args.scope is not None:
+        raise UsageError("--scope is for --audience regional or board")
+    if args.threshold is not None and args.threshold < 1:
+        raise UsageError("--threshold must be 1 or more")
+
+
+def _region_codes() -> list[str]:
+    from warehouse.frame import frame
+
+    return frame().codes("region")
+
+
+def cmd_tables(args: argparse.Namespace) -> int:
+    from warehouse.exports import tables_csv_text, tables_json, write_tables_csv, write_tables_xlsx
     from warehouse.study_tables import compute_study_tables
 
     _check_filters(args)
     if args.format == "xlsx" and not args.out:
         raise UsageError("--format xlsx needs --out FILE.xlsx")
+    _check_audience(args)
     con = _open_for_reading(args.warehouse_file)
     try:
+        suppress, own = _tables_audience(args, con)
         result = compute_study_tables(con, args.period, args.region, args.board)
+        known = compute_study_tables(con, **own) if own else None
     finally:
         con.close()
+    if suppress:
+        from warehouse.disclosure import suppress_study_tables, threshold_from_env
+
+        try:
+            threshold = args.threshold or threshold_from_env()
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        result = suppress_study_tables(result, threshold, known=known)
     if args.format == "json":
         text = tables_json(result)
         if args.out:
@@ -207,7 +284,7 @@ def cmd_tables(args: argparse.Namespace) -> int:
         if args.out:
             write_tables_csv(result, args.out)
         else:
-            sys.stdout.write(tables_long_with_filters(result).write_csv())
+            sys.stdout.write(tables_csv_text(result))
     else:
         write_tables_xlsx(result, args.out)
     if args.out:
@@ -518,6 +595,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["json", "csv", "xlsx"], default="json")
     p.add_argument(
         "--out", metavar="PATH", help="write to a file (default: stdout; required for xlsx)"
+    )
+    p.add_argument(
+        "--audience",
+        choices=["public", "regional", "board"],
+        help="who the tables are for (default: none, unsuppressed, for analysts who hold the "
+        "warehouse). A selection outside the audience's own scope comes under disclosure "
+        "control: counts of 1 to the threshold, and any figure they could be worked out "
+        "from, are shown as c (with a note). public: national and --region tables, never "
+        "--board; regional: its own --region (or --scope) and that region's boards in "
+        "full; board: its own --board in full",
+    )
+    p.add_argument(
+        "--scope",
+        metavar="CODE",
+        help="the audience's own region (regional) or board (board); default: the --region "
+        "or --board selected. A selection containing it also hides counts the audience "
+        "could recover by taking its own figures away",
+    )
+    p.add_argument(
+        "--threshold",
+        type=int,
+        metavar="N",
+        help="largest count shown as c (default: $SCR_DISCLOSURE_THRESHOLD, else 5)",
     )
     p.set_defaults(func=cmd_tables)
 

@@ -2,7 +2,9 @@
 
 All three take the same computed result, the tables JSON dict of
 ``study_tables.compute_study_tables``, so the CLI, the dashboard and Dagster export exactly
-what they computed once.
+what they computed once. A result under disclosure control (``disclosure.
+suppress_study_tables``) keeps its ``c`` in every format, and the CSV and every sheet of the
+workbook carry the note that explains it.
 """
 
 from __future__ import annotations
@@ -38,10 +40,36 @@ def tables_long_with_filters(result: dict[str, Any]) -> pl.DataFrame:
     )
 
 
+NOTE_TABLE_ID = "note"  # the CSV's last line under disclosure control: what c means
+
+
+def tables_csv_frame(result: dict[str, Any]) -> pl.DataFrame:
+    """What the CSV holds: the long form with filters, and under disclosure control a last
+    line (table_id ``note``) whose table_title explains ``c``."""
+    long = tables_long_with_filters(result)
+    disclosure = result.get("disclosure")
+    if not disclosure:
+        return long
+    note_line = pl.DataFrame(
+        {"table_id": [NOTE_TABLE_ID], "table_title": [disclosure["note"]]}
+    ).select(
+        pl.col(c).cast(long.schema[c])
+        if c in ("table_id", "table_title")
+        else pl.lit(None, dtype=long.schema[c]).alias(c)
+        for c in long.columns
+    )
+    return pl.concat([long, note_line], how="vertical")
+
+
+def tables_csv_text(result: dict[str, Any]) -> str:
+    """The CSV text ``scr tables --format csv`` prints."""
+    return tables_csv_frame(result).write_csv()
+
+
 def write_tables_csv(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     """Tidy long CSV: one line per table, row and (crosstab) column; blanks are nulls."""
     out = Path(path)
-    tables_long_with_filters(result).write_csv(out)
+    out.write_text(tables_csv_text(result), encoding="utf-8")
     return out
 
 
@@ -88,10 +116,14 @@ class _Formats:
         self.total_blank = book.add_format({"top": 1})
 
 
-def _write_number(sheet: Any, row: int, col: int, value: int | None, fmt: Any, dash: Any) -> None:
-    # A null (no base, or a disclosure-suppressed cell) is shown as a dash, as printed.
+def _write_number(
+    sheet: Any, row: int, col: int, value: int | str | None, fmt: Any, dash: Any
+) -> None:
+    # A null (no base) is shown as a dash, as printed; a hidden figure as its symbol, c.
     if value is None:
         sheet.write_string(row, col, DASH, dash)
+    elif isinstance(value, str):
+        sheet.write_string(row, col, value, dash)
     else:
         sheet.write_number(row, col, value, fmt)
 
@@ -115,7 +147,7 @@ def _write_simple(
             _write_number(sheet, r, 2, row.get("percent"), f.percent, f.dash)
         r += 1
     sheet.write_string(r, 0, "Total", f.total_label)
-    sheet.write_number(r, 1, table["n"], f.total_count)
+    _write_number(sheet, r, 1, table["n"], f.total_count, f.total_count)
     if with_percent:
         sheet.write_blank(r, 2, None, f.total_blank)
     r += 1
@@ -145,8 +177,13 @@ def _write_crosstab(sheet: Any, table: dict[str, Any], header: str, f: _Formats,
         counts = [row["counts"].get(code) for code in columns]
         for c, value in enumerate(counts, start=1):
             _write_number(sheet, r, c, value, f.count, f.dash)
-        known = [v for v in counts if v is not None]
-        sheet.write_number(r, total_col, sum(known), f.total_count)
+        if any(isinstance(v, str) for v in counts):
+            # A row with a hidden cell: its total is n (each review answers every item),
+            # never the sum of what is shown, which would point at the hidden part.
+            _write_number(sheet, r, total_col, table["n"], f.total_count, f.total_count)
+        else:
+            known = [v for v in counts if v is not None]
+            sheet.write_number(r, total_col, sum(known), f.total_count)
         r += 1
     sheet.write_string(r, 0, f"n = {table['n']} {table['unit']}", f.total_label)
     for c in range(1, total_col + 1):
@@ -171,6 +208,8 @@ def write_tables_xlsx(result: dict[str, Any], path: str | os.PathLike[str]) -> P
             sheet = book.add_worksheet(table["id"][:31])  # Excel's sheet-name limit
             sheet.write_string(0, 0, f"Table {number}: {table['title']}", formats.title)
             sheet.write_string(1, 0, _filters_line(result, table["unit"]), formats.note)
+            if result.get("disclosure"):
+                sheet.write_string(2, 0, result["disclosure"]["note"], formats.note)
             top = 3
             if "columns" in table:
                 _write_crosstab(sheet, table, header, formats, top)

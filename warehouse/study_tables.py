@@ -67,6 +67,12 @@ LONG_SCHEMA: dict[str, pl.DataType] = {
     "percent": pl.Int64(),
 }
 
+# The figures disclosure control may replace by "c": text in a controlled long form.
+_FIGURES = ("n", "count", "percent")
+SUPPRESSED_LONG_SCHEMA: dict[str, pl.DataType] = {
+    name: pl.String() if name in _FIGURES else dtype for name, dtype in LONG_SCHEMA.items()
+}
+
 _TABLE_ID = re.compile(r"t[0-9]{2}[a-z]?_[a-z0-9_]+")
 _HEADER = re.compile(
     r"^--\s*(id|title|unit|row_header|kind|percent|order|counts|grid|identity):\s*(.+?)\s*$"
@@ -297,7 +303,9 @@ def long_from_result(result: dict[str, Any], percent_key: str = "percent") -> pl
     """Flatten a tables JSON back to the long form (LONG_SCHEMA).
 
     The inverse of result_from_long, used by the CSV export and by replication, which reads
-    the published tables (``percent_key="percent_published"``) in the same shape.
+    the published tables (``percent_key="percent_published"``) in the same shape. Tables
+    under disclosure control (``result["disclosure"]``) hold ``c`` for hidden figures, so
+    their n, count and percent columns are text (SUPPRESSED_LONG_SCHEMA).
     """
     records: list[dict[str, Any]] = []
     for table in result["tables"]:
@@ -329,6 +337,12 @@ def long_from_result(result: dict[str, Any], percent_key: str = "percent") -> pl
                             "percent": None if column_code else row.get(percent_key),
                         }
                     )
+    if "disclosure" in result:
+        for record in records:
+            for key in _FIGURES:
+                if record[key] is not None:
+                    record[key] = str(record[key])
+        return pl.DataFrame(records, schema=SUPPRESSED_LONG_SCHEMA)
     return pl.DataFrame(records, schema=LONG_SCHEMA)
 
 
