@@ -1,5 +1,9 @@
 """Shapes the study tables JSON into display frames laid out like the study's Appendix 2,
-with the published 2001-03 figures and the 2002 comparison beside the computed ones."""
+with the published 2001-03 figures and the 2002 comparison beside the computed ones.
+
+Under disclosure control a hidden count, percentage or n is the symbol ``c`` in the JSON: the
+columns holding one are shown as text, so ``c`` appears where the figure would (never a
+blank that reads as zero or as missing)."""
 
 from __future__ import annotations
 
@@ -7,10 +11,39 @@ from typing import Any
 
 import polars as pl
 
+from warehouse.disclosure import SYMBOL
 from warehouse.frame import frame
 from warehouse.study_tables import TABLES_BY_ID
 
 MISSING = "Missing"
+
+
+def _figures(out: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Whole numbers in ``columns``, or text when any of them holds ``c`` (hidden)."""
+    return out.with_columns(
+        pl.col(c).cast(pl.Int64) if out[c].dtype == pl.String and not _has_symbol(out[c]) else c
+        for c in columns
+    )
+
+
+def _has_symbol(series: pl.Series) -> bool:
+    return bool((series == SYMBOL).any())
+
+
+def has_hidden(table: dict[str, Any]) -> bool:
+    """Whether any figure of a study table is hidden (shown as ``c``)."""
+    if table.get("n") == SYMBOL:
+        return True
+    for section in ("rows", "summaries"):
+        for row in table.get(section, []):
+            values = [row.get("count"), row.get("percent"), *row.get("counts", {}).values()]
+            if SYMBOL in values:
+                return True
+    return False
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def response_labels(table: dict[str, Any]) -> dict[str, str]:
@@ -43,8 +76,8 @@ def simple_frame(table: dict[str, Any], published: pl.DataFrame) -> pl.DataFrame
         records.append(
             {
                 meta.row_header: row["label"],
-                "Number": row.get("count"),
-                "%": row.get("percent"),
+                "Number": _text(row.get("count")),
+                "%": _text(row.get("percent")),
                 "Published 2001-03": p.get("published_count"),
                 "Published %": p.get("published_percent"),
                 "2002 report %": p.get("comparison_2002"),
@@ -56,7 +89,7 @@ def simple_frame(table: dict[str, Any], published: pl.DataFrame) -> pl.DataFrame
     records.append(
         {
             meta.row_header: "Total",
-            "Number": table["n"],
+            "Number": _text(table["n"]),
             "%": None,
             "Published 2001-03": int(pub_n[0]) if pub_n.len() else None,
             "Published %": None,
@@ -67,13 +100,13 @@ def simple_frame(table: dict[str, Any], published: pl.DataFrame) -> pl.DataFrame
         add("summaries", row)
     schema = {
         meta.row_header: pl.String(),
-        "Number": pl.Int64(),
-        "%": pl.Int64(),
+        "Number": pl.String(),
+        "%": pl.String(),
         "Published 2001-03": pl.Int64(),
         "Published %": pl.Int64(),
         "2002 report %": pl.Int64(),
     }
-    out = pl.DataFrame(records, schema=schema)
+    out = _figures(pl.DataFrame(records, schema=schema), ["Number", "%"])
     if not meta.percent:
         out = out.drop("%", "Published %")
     if out["2002 report %"].null_count() == out.height:
@@ -105,19 +138,26 @@ def crosstab_frame(table: dict[str, Any], published: pl.DataFrame) -> pl.DataFra
     for row in table["rows"]:
         record: dict[str, Any] = {meta.row_header: row["label"]}
         for code in table["columns"]:
-            record[labels[code]] = row["counts"].get(code)
-        record["Total"] = sum(v for v in row["counts"].values() if v is not None)
+            record[labels[code]] = _text(row["counts"].get(code))
+        counts = list(row["counts"].values())
+        # A row with a hidden cell keeps its total hidden too: total minus the rest would
+        # give the cell away.
+        record["Total"] = (
+            SYMBOL if SYMBOL in counts else str(sum(v for v in counts if v is not None))
+        )
         record["Published 2001-03"] = beside(row["code"], "published_count", pub_codes)
         record["2002 report"] = beside(row["code"], "comparison_2002", comp_codes)
         records.append(record)
     schema = {
         meta.row_header: pl.String(),
-        **{labels[c]: pl.Int64() for c in table["columns"]},
-        "Total": pl.Int64(),
+        **{labels[c]: pl.String() for c in table["columns"]},
+        "Total": pl.String(),
         "Published 2001-03": pl.String(),
         "2002 report": pl.String(),
     }
-    out = pl.DataFrame(records, schema=schema)
+    out = _figures(
+        pl.DataFrame(records, schema=schema), [*(labels[c] for c in table["columns"]), "Total"]
+    )
     for column in ("Published 2001-03", "2002 report"):
         if out[column].null_count() == out.height:
             out = out.drop(column)

@@ -72,13 +72,19 @@ st.caption(
     "Barnes 2008); **2002 report** is the comparison column printed there (Sinclair and "
     "Bullock 2002, percentages). Both are national reference figures, whatever the selection."
 )
+# Under disclosure control the read layer hid small counts as c and says why.
+disclosure = result.get("disclosure") or {}
+hidden_note = disclosure.get("note") if disclosure.get("hidden_cells") else None
+if hidden_note:
+    st.info(hidden_note, icon=":material/visibility_off:")
 
 shown = TABLES if choice == "all" else (TABLES_BY_ID[choice],)
 by_id = {t["id"]: t for t in result["tables"]}
 for meta in shown:
     table = by_id[meta.id]
     st.subheader(f"Table {meta.number}: {table['title']}")
-    st.caption(f"n = {table['n']:,} {table['unit']}")
+    n = table["n"]
+    st.caption(f"n = {n:,} {table['unit']}" if isinstance(n, int) else f"n = {n} {table['unit']}")
     if table["n"] == 0:
         st.info(f"No {table['unit']} in this selection.")
         continue
@@ -91,6 +97,8 @@ for meta in shown:
         st.caption(tables.crosstab_note(table, published))
     else:
         ui.table(tables.simple_frame(table, published))
+    if hidden_note and tables.has_hidden(table):
+        st.caption(hidden_note)
     extra = tables.unmatched_comparisons(table, published)
     note = notes.get(meta.id)
     if extra or note:
