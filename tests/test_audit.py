@@ -184,7 +184,6 @@ def test_scr_audit_text_json_csv(warehouse_file: Path, monkeypatch: pytest.Monke
 
 
 def test_scr_audit_csv_is_safe_to_open(warehouse_file: Path) -> None:
-    pytest.importorskip("warehouse.safe_output", reason="helper D's module not merged yet")
     audit.record(warehouse_file, None, "sign_in_failed", {}, name="=HYPERLINK(evil)")
     audit.record(warehouse_file, BOARD_USER, "download", {"file": "tables.csv"})
     done = scr_audit(warehouse_file, "--format", "csv")
