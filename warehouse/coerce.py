@@ -185,14 +185,22 @@ def _coerce_column(
     usable = present & ~excel_error
 
     if column.type == "string":
-        typed = pl.when(usable).then(text)
+        # Trimming "\t=1+1" would make a formula of free text: text that starts with a formula
+        # character once trimmed keeps its leading whitespace (only the end is trimmed).
+        # Every other value, codes and ids included, compares and is stored trimmed.
+        kept = (
+            pl.when(raw.str.contains(r"^\s") & text.str.contains(r"^[=+\-@]"))
+            .then(raw.str.strip_chars_end())
+            .otherwise(text)
+        )
+        typed = pl.when(usable).then(kept)
         if column.pattern:
             bad = usable & ~raw.str.contains(column.pattern)
             hint = pl.when(text.str.contains(column.pattern)).then(
                 pl.lit("remove the spaces around it")
             )
             flag(bad, "pattern", f"value does not match the required form {column.pattern}", hint)
-            typed = pl.when(usable & ~bad).then(text)
+            typed = pl.when(usable & ~bad).then(kept)
         if column.name == "text":
             flag(
                 usable & (text.str.len_chars() > TEXT_MAX),

@@ -18,6 +18,7 @@ import polars as pl
 import xlsxwriter
 
 from warehouse.frame import frame
+from warehouse.safe_output import SAFE_WORKBOOK_OPTIONS, neutralise, neutralise_frame
 from warehouse.study_tables import TABLES_BY_ID, long_from_result
 
 FILTER_KEYS = ("period", "region", "board")
@@ -62,8 +63,8 @@ def tables_csv_frame(result: dict[str, Any]) -> pl.DataFrame:
 
 
 def tables_csv_text(result: dict[str, Any]) -> str:
-    """The CSV text ``scr tables --format csv`` prints."""
-    return tables_csv_frame(result).write_csv()
+    """The CSV text ``scr tables --format csv`` prints, every text cell neutralised."""
+    return neutralise_frame(tables_csv_frame(result)).write_csv()
 
 
 def write_tables_csv(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:
@@ -116,14 +117,19 @@ class _Formats:
         self.total_blank = book.add_format({"top": 1})
 
 
+def _write_text(sheet: Any, row: int, col: int, text: str, fmt: Any = None) -> None:
+    # Text is always a string cell, never a formula, and neutralised (safe_output).
+    sheet.write_string(row, col, neutralise(text), fmt)
+
+
 def _write_number(
     sheet: Any, row: int, col: int, value: int | str | None, fmt: Any, dash: Any
 ) -> None:
     # A null (no base) is shown as a dash, as printed; a hidden figure as its symbol, c.
     if value is None:
-        sheet.write_string(row, col, DASH, dash)
+        _write_text(sheet, row, col, DASH, dash)
     elif isinstance(value, str):
-        sheet.write_string(row, col, value, dash)
+        _write_text(sheet, row, col, value, dash)
     else:
         sheet.write_number(row, col, value, fmt)
 
@@ -136,23 +142,23 @@ def _write_simple(
     sheet: Any, table: dict[str, Any], header: str, with_percent: bool, f: _Formats, top: int
 ) -> int:
     headers = [header, f"Number (n={table['n']})"] + (["Percentage"] if with_percent else [])
-    sheet.write_string(top, 0, headers[0], f.header)
+    _write_text(sheet, top, 0, headers[0], f.header)
     for c, text in enumerate(headers[1:], start=1):
-        sheet.write_string(top, c, text, f.header_num)
+        _write_text(sheet, top, c, text, f.header_num)
     r = top + 1
     for row in table["rows"]:
-        sheet.write_string(r, 0, row["label"], f.label)
+        _write_text(sheet, r, 0, row["label"], f.label)
         _write_number(sheet, r, 1, row["count"], f.count, f.dash)
         if with_percent:
             _write_number(sheet, r, 2, row.get("percent"), f.percent, f.dash)
         r += 1
-    sheet.write_string(r, 0, "Total", f.total_label)
+    _write_text(sheet, r, 0, "Total", f.total_label)
     _write_number(sheet, r, 1, table["n"], f.total_count, f.total_count)
     if with_percent:
         sheet.write_blank(r, 2, None, f.total_blank)
     r += 1
     for row in table.get("summaries", []):  # e.g. "11 and over", printed under the total
-        sheet.write_string(r, 0, row["label"], f.label)
+        _write_text(sheet, r, 0, row["label"], f.label)
         _write_number(sheet, r, 1, row["count"], f.count, f.dash)
         if with_percent:
             _write_number(sheet, r, 2, row.get("percent"), f.percent, f.dash)
@@ -166,14 +172,14 @@ def _write_simple(
 def _write_crosstab(sheet: Any, table: dict[str, Any], header: str, f: _Formats, top: int) -> int:
     columns: list[str] = table["columns"]
     labels = _column_labels(table)
-    sheet.write_string(top, 0, header, f.header)
+    _write_text(sheet, top, 0, header, f.header)
     for c, code in enumerate(columns, start=1):
-        sheet.write_string(top, c, labels[code], f.header_num)
+        _write_text(sheet, top, c, labels[code], f.header_num)
     total_col = len(columns) + 1
-    sheet.write_string(top, total_col, "Total", f.header_num)
+    _write_text(sheet, top, total_col, "Total", f.header_num)
     r = top + 1
     for row in table["rows"]:
-        sheet.write_string(r, 0, row["label"], f.label)
+        _write_text(sheet, r, 0, row["label"], f.label)
         counts = [row["counts"].get(code) for code in columns]
         for c, value in enumerate(counts, start=1):
             _write_number(sheet, r, c, value, f.count, f.dash)
@@ -185,7 +191,7 @@ def _write_crosstab(sheet: Any, table: dict[str, Any], header: str, f: _Formats,
             known = [v for v in counts if v is not None]
             sheet.write_number(r, total_col, sum(known), f.total_count)
         r += 1
-    sheet.write_string(r, 0, f"n = {table['n']} {table['unit']}", f.total_label)
+    _write_text(sheet, r, 0, f"n = {table['n']} {table['unit']}", f.total_label)
     for c in range(1, total_col + 1):
         sheet.write_blank(r, c, None, f.total_blank)
     sheet.set_column(0, 0, _label_width([row["label"] for row in table["rows"]], header))
@@ -198,7 +204,7 @@ def _write_crosstab(sheet: Any, table: dict[str, Any], header: str, f: _Formats,
 def write_tables_xlsx(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     """One formatted sheet per table, laid out like the study's Appendix 2."""
     out = Path(path)
-    with xlsxwriter.Workbook(str(out)) as book:
+    with xlsxwriter.Workbook(str(out), SAFE_WORKBOOK_OPTIONS) as book:
         formats = _Formats(book)
         for table in result["tables"]:
             meta = TABLES_BY_ID.get(table["id"])
@@ -206,10 +212,10 @@ def write_tables_xlsx(result: dict[str, Any], path: str | os.PathLike[str]) -> P
             header = meta.row_header if meta else "Category"
             with_percent = meta.percent if meta else any("percent" in r for r in table["rows"])
             sheet = book.add_worksheet(table["id"][:31])  # Excel's sheet-name limit
-            sheet.write_string(0, 0, f"Table {number}: {table['title']}", formats.title)
-            sheet.write_string(1, 0, _filters_line(result, table["unit"]), formats.note)
+            _write_text(sheet, 0, 0, f"Table {number}: {table['title']}", formats.title)
+            _write_text(sheet, 1, 0, _filters_line(result, table["unit"]), formats.note)
             if result.get("disclosure"):
-                sheet.write_string(2, 0, result["disclosure"]["note"], formats.note)
+                _write_text(sheet, 2, 0, result["disclosure"]["note"], formats.note)
             top = 3
             if "columns" in table:
                 _write_crosstab(sheet, table, header, formats, top)
