@@ -13,7 +13,9 @@ from typing import Any
 
 import streamlit as st
 
-from warehouse.access import FULL_SCOPE, Access, OutOfScope, Scope, Selection
+from dashboard import auth
+from warehouse.access import Access, OutOfScope, Selection
+from warehouse.principal import Principal
 
 ALL = "all"
 GLOBAL_KEYS = ("period", "region", "board")
@@ -30,13 +32,16 @@ _SELECTION_KEY = "_scr_selection"
 def _cached_call(
     method: str,
     warehouse: str,
-    scope: Scope,
+    principal: Principal,
+    threshold: int,
     version: str,
     args: tuple[Any, ...],
     kwargs: tuple[tuple[str, Any], ...],
 ) -> Any:
-    # `version` is part of the cache key only: a new snapshot has a new version.
-    return getattr(Access(warehouse, scope), method)(*args, **dict(kwargs))
+    # `version` is part of the cache key only: a new snapshot has a new version. The
+    # principal (a frozen dataclass) is part of it too: each principal's figures are its own.
+    access = Access(warehouse, principal, threshold=threshold)
+    return getattr(access, method)(*args, **dict(kwargs))
 
 
 class CachedAccess:
@@ -45,15 +50,18 @@ class CachedAccess:
     The version is read once per script run, so one page shows one snapshot throughout.
     """
 
-    _UNCACHED = frozenset({"version", "has_snapshot", "connect", "select"})
+    _UNCACHED = frozenset({"version", "has_snapshot", "connect", "select", "disclosure_note"})
 
     def __init__(self, access: Access) -> None:
         self.access = access
         self.version = access.version()
 
     @property
-    def scope(self) -> Scope:
-        return self.access.scope
+    def principal(self) -> Principal:
+        return self.access.principal
+
+    def disclosure_note(self) -> str | None:
+        return self.access.disclosure_note()
 
     @property
     def comparator_label(self) -> str:
@@ -76,18 +84,14 @@ class CachedAccess:
             return _cached_call(
                 name,
                 str(self.access.warehouse),
-                self.access.scope,
+                self.access.principal,
+                self.access.threshold,
                 self.version,
                 args,
                 tuple(sorted(kwargs.items())),
             )
 
         return call
-
-
-def current_scope() -> Scope:
-    """The viewer's scope. Everyone sees everything until the roles step sets one here."""
-    return FULL_SCOPE
 
 
 _ACCESS_KEY = "_scr_access"
@@ -97,7 +101,7 @@ def get_access(*, fresh: bool = False) -> CachedAccess:
     """This run's data access. The entry script asks for a fresh one at the start of every
     run; the page then gets the same one, so sidebar and page read the same snapshot."""
     if fresh or _ACCESS_KEY not in st.session_state:
-        st.session_state[_ACCESS_KEY] = CachedAccess(Access(scope=current_scope()))
+        st.session_state[_ACCESS_KEY] = CachedAccess(Access(principal=auth.current_principal()))
     return st.session_state[_ACCESS_KEY]
 
 

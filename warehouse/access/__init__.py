@@ -1,17 +1,23 @@
-"""The dashboard's one data-access layer: selections in, polars frames out.
+"""The dashboard's one data-access layer: a principal and selections in, polars frames out.
 
-Every page of the dashboard gets its data from an :class:`Access` through functions that take
-a :class:`Selection` (period, region, board) and return polars frames (or, for the study
-tables, the tables JSON dict that ``scr tables`` prints). No SQL lives in the views.
+Every page of the dashboard gets its data from an :class:`Access` made for the signed-in
+principal (``Access(warehouse, principal)``), through functions that take a
+:class:`Selection` (period, region, board) and return polars frames (or, for the study
+tables, the tables JSON dict that ``scr tables`` prints). No SQL lives in the views, and the
+views never decide what may be shown: a board or region outside the principal's scope raises
+:class:`OutOfScope`, and figures shown outside its full view come under disclosure control
+(hidden figures null, a bool ``suppressed`` column; :meth:`Access.disclosure_note`).
 
 The parts, each on one screen:
 
-- ``connection``: the snapshot, its connections and the scope (the one place it is enforced);
+- ``connection``: the snapshot, its connections, the scope and the selection (the one place
+  what a principal may read is decided); ``scope``: the copy of the snapshot each scoped
+  principal reads;
+- ``definitions``: the indicators and themes, each defined once, and the SQL generated from
+  them; ``disclosure``: how they are protected when shown outside the scope;
 - ``catalog``: periods, boards, regions and names for selections;
-- ``indicators``: the indicators, each defined once, and the SQL generated from them;
-- ``benchmark``: Wilson intervals, the comparison with England and the funnel plot;
-- ``themes``, ``recommendations``, ``quality``: the pages of the same names;
-- ``tables``: Tables 2-20 and the files ``scr tables`` writes.
+- ``indicators``, ``benchmark``, ``themes``, ``recommendations``, ``quality``: the figures of
+  the dashboard's pages; ``tables``: Tables 2-20 and the files ``scr tables`` writes.
 """
 
 from __future__ import annotations
@@ -25,27 +31,22 @@ from warehouse.access.benchmark import (
     wilson_interval,
 )
 from warehouse.access.catalog import SYNTHETIC_BOARD_PREFIXES
-from warehouse.access.connection import (
-    BOARDS_SQL,
-    CORE_TABLES,
-    ENGLAND,
-    FULL_SCOPE,
-    NoSnapshot,
-    OutOfScope,
-    Scope,
-    Selection,
-)
-from warehouse.access.indicators import (
+from warehouse.access.connection import BOARDS_SQL, ENGLAND, NoSnapshot, OutOfScope, Selection
+from warehouse.access.definitions import (
+    ALL_PERIODS,
     DENOMINATORS,
     INDICATORS,
     INDICATORS_BY_KEY,
     SHARE_INDICATORS,
     SIDE_BY_SIDE,
+    THEME_SHORT,
+    THEMES,
     Denominator,
     Indicator,
 )
 from warehouse.access.quality import QUALITY_FIELDS, QualityReads
 from warehouse.access.recommendations import RecommendationReads
+from warehouse.access.scope import CORE_TABLES
 from warehouse.access.tables import (
     StudyTableReads,
     comparison_2002_notes,
@@ -54,22 +55,25 @@ from warehouse.access.tables import (
     tables_json,
     tables_xlsx_bytes,
 )
-from warehouse.access.themes import THEME_SHORT, THEMES, ThemeReads
+from warehouse.access.themes import ThemeReads
+from warehouse.principal import ANALYST, PUBLIC, Principal
 
 
 class Access(BenchmarkReads, ThemeReads, RecommendationReads, QualityReads, StudyTableReads):
-    """Read-only access to the published snapshot for one scope: every data function of the
-    dashboard, each reading through ``connect``."""
+    """Read-only access to the published snapshot for one principal: every data function of
+    the dashboard, each reading through ``connect`` (see ``connection.py``)."""
 
 
 __all__ = [
+    "ALL_PERIODS",
+    "ANALYST",
     "BOARDS_SQL",
     "CORE_TABLES",
     "DENOMINATORS",
     "ENGLAND",
-    "FULL_SCOPE",
     "INDICATORS",
     "INDICATORS_BY_KEY",
+    "PUBLIC",
     "QUALITY_FIELDS",
     "SHARE_INDICATORS",
     "SIDE_BY_SIDE",
@@ -83,7 +87,7 @@ __all__ = [
     "Indicator",
     "NoSnapshot",
     "OutOfScope",
-    "Scope",
+    "Principal",
     "Selection",
     "compare_with_england",
     "comparison_2002_notes",

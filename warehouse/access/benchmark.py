@@ -7,8 +7,10 @@ import math
 
 import polars as pl
 
-from warehouse.access.connection import Selection, one_connection
-from warehouse.access.indicators import INDICATORS, INDICATORS_BY_KEY, IndicatorReads
+from warehouse.access.connection import ENGLAND, Selection, reads
+from warehouse.access.definitions import ALL_PERIODS, INDICATORS, INDICATORS_BY_KEY
+from warehouse.access.disclosure import NUMERATOR_CELL, protect_points, rest_column
+from warehouse.access.indicators import NO_BOARDS_FOR_THE_PUBLIC, IndicatorReads
 
 Z95 = 1.959963984540054  # two-sided 95%
 Z998 = 3.090232306167813  # two-sided 99.8%
@@ -91,38 +93,44 @@ def funnel_band(k: pl.Expr, n: pl.Expr, p0: float) -> pl.Expr:
     )
 
 
+def _terms(long: pl.DataFrame, side: str) -> pl.DataFrame:
+    return long.select(
+        "indicator",
+        pl.col("numerator").alias(f"{side}_k"),
+        pl.col("denominator").alias(f"{side}_n"),
+        pl.col("value").alias(f"{side}_value"),
+        pl.col("suppressed").alias(f"{side}_suppressed"),
+    )
+
+
 class BenchmarkReads(IndicatorReads):
     """The board benchmark table and the funnel plot."""
 
-    @one_connection
+    @reads
     def benchmark(self, sel: Selection) -> pl.DataFrame:
-        """A board against its region and England on every share indicator, for its period.
+        """A board in scope against its region and England on every share indicator, for its
+        period.
 
         Columns: indicator, label, definition, polarity, board_k, board_n, board_value,
         ci_low, ci_high (Wilson 95%), region_k, region_n, region_value, england_k, england_n,
-        england_value, comparison (single-overlap: Better/Similar/Worse or Higher/Lower).
+        england_value, comparison (single-overlap: Better/Similar/Worse or Higher/Lower; "Not
+        compared" when England's value is hidden), region_suppressed, england_suppressed and
+        suppressed (either). The board's own figures are never suppressed; the region's and
+        England's are under disclosure control (null when hidden).
         """
         if sel.board is None:
             raise ValueError("benchmark needs a board in the selection")
         region = self.board_region(sel.board)
-
-        def terms(s: Selection, side: str) -> pl.DataFrame:
-            return self.indicators(s).select(
-                "indicator",
-                pl.col("numerator").alias(f"{side}_k"),
-                pl.col("denominator").alias(f"{side}_n"),
-                pl.col("value").alias(f"{side}_value"),
-            )
-
-        board = terms(Selection(period=sel.period, board=sel.board), "board")
-        england = terms(Selection(period=sel.period), "england")
+        board = _terms(self.indicators(Selection(period=sel.period, board=sel.board)), "board")
+        england = _terms(self.indicators(Selection(period=sel.period)), "england")
         if region is not None:
-            reg = terms(Selection(period=sel.period, region=region), "region")
+            reg = _terms(self.indicators(Selection(period=sel.period, region=region)), "region")
         else:
             reg = england.select(
                 "indicator",
                 *(pl.lit(None, dtype=pl.Float64).alias(f"region_{s}") for s in ("k", "value")),
                 pl.lit(None, dtype=pl.Int64).alias("region_n"),
+                pl.lit(False).alias("region_suppressed"),
             )
         shares = [i for i in INDICATORS if i.kind == "share"]
         meta = pl.DataFrame(
@@ -134,11 +142,12 @@ class BenchmarkReads(IndicatorReads):
             }
         )
         out = (
-            meta.join(board, on="indicator", how="left")
+            meta.join(board.drop("board_suppressed"), on="indicator", how="left")
             .join(reg, on="indicator", how="left")
             .join(england, on="indicator", how="left")
             .with_columns(
-                *wilson_exprs(pl.col("board_k"), pl.col("board_n"), Z95, ("ci_low", "ci_high"))
+                *wilson_exprs(pl.col("board_k"), pl.col("board_n"), Z95, ("ci_low", "ci_high")),
+                (pl.col("region_suppressed") | pl.col("england_suppressed")).alias("suppressed"),
             )
         )
         comparisons = [
@@ -149,37 +158,103 @@ class BenchmarkReads(IndicatorReads):
         ]
         return out.with_columns(pl.Series("comparison", comparisons, dtype=pl.String))
 
-    @one_connection
+    @reads
     def funnel(self, sel: Selection, indicator: str) -> pl.DataFrame:
         """Every board's k, n and proportion on one share indicator for the period, with
-        England's proportion and where each board falls against the funnel limits:
-        ``band`` is within 95%, between 95% and 99.8%, or outside 99.8%."""
-        if INDICATORS_BY_KEY[indicator].kind != "share":
+        England's proportion and where each board falls against the funnel limits: ``band``
+        is within 95%, between 95% and 99.8%, or outside 99.8%.
+
+        Boards in scope are named and shown in full. For a regional or board principal every
+        other board is an unnamed point (board_code and board_name null; region kept only
+        when it is the principal's own region) under disclosure control: k, n, value and
+        band null where hidden, ``suppressed`` True. England's value is null (and every band
+        too) when the cube hides it. OutOfScope for the public.
+        """
+        self.refuse_public(NO_BOARDS_FOR_THE_PUBLIC)
+        ind = INDICATORS_BY_KEY[indicator]
+        if ind.kind != "share":
             raise ValueError(f"{indicator} is not a proportion")
         national = self.indicators(Selection(period=sel.period)).filter(
             pl.col("indicator") == indicator
         )
-        p0 = float(national["value"][0]) if national.height and national["value"][0] else 0.0
-        boards = self.board_indicators(Selection(period=sel.period)).filter(
-            (pl.col("indicator") == indicator) & (pl.col("denominator") > 0)
+        # England's proportion: None when hidden (no limits can be drawn), else 0 if no cases.
+        p0: float | None = 0.0
+        if national.height and national["suppressed"][0]:
+            p0 = None
+        elif national.height and national["value"][0] is not None:
+            p0 = float(national["value"][0])
+
+        def points() -> pl.DataFrame:
+            every = self.indicator_frame(
+                Selection(period=sel.period), ("board_code",), False, "board"
+            ).filter((pl.col("indicator") == indicator) & (pl.col("denominator") > 0))
+            boards = self.boards().select("board_code", "board_name", "region", "region_label")
+            return (
+                every.join(boards, on="board_code", how="left")
+                .select(
+                    "board_code",
+                    "board_name",
+                    "region",
+                    "region_label",
+                    pl.col("numerator").cast(pl.Int64).alias("k"),
+                    pl.col("denominator").alias("n"),
+                    "value",
+                )
+                .sort("board_name", "board_code")
+            )
+
+        def anonymise(full: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
+            mine = full.filter(pl.col("board_code").is_in(known["board_code"].implode()))
+            others = full.filter(~pl.col("board_code").is_in(known["board_code"].implode()))
+            period = sel.period or ALL_PERIODS
+            cube = self.hidden_cells()
+            england_hidden = {
+                "k": (NUMERATOR_CELL[indicator], ENGLAND, period) in cube,
+                "rest": (rest_column(indicator), ENGLAND, period) in cube,
+                "n": (ind.denominator, ENGLAND, period) in cube,
+            }
+            home = self.home_region()
+            unnamed = (
+                protect_points(others, england_hidden, self.threshold)
+                .with_columns(
+                    pl.lit(None, dtype=pl.String).alias("board_code"),
+                    pl.lit(None, dtype=pl.String).alias("board_name"),
+                    pl.when(pl.col("region") == home).then(pl.col("region")).alias("region"),
+                    pl.when(pl.col("region") == home)
+                    .then(pl.col("region_label"))
+                    .alias("region_label"),
+                )
+                .sort("n", "k", nulls_last=True)  # never in the order of the boards' names
+            )
+            return pl.concat(
+                [mine.with_columns(pl.lit(False).alias("suppressed")), unnamed], how="vertical"
+            )
+
+        shown = self.controlled(
+            points,
+            anonymise,
+            shown_whole=lambda df: df.with_columns(pl.lit(False).alias("suppressed")),
         )
-        return boards.with_columns(
-            funnel_band(pl.col("numerator"), pl.col("denominator").cast(pl.Float64), p0).alias(
-                "band"
-            ),
-            pl.lit(p0).alias("england"),
-            (pl.col("board_code") == (sel.board or "")).alias("selected"),
-            (pl.col("region") == (sel.region or "")).alias("in_region"),
+        k, n = pl.col("k"), pl.col("n").cast(pl.Float64)
+        return shown.with_columns(
+            pl.when(k.is_null() | n.is_null() | (p0 is None))
+            .then(None)
+            .otherwise(funnel_band(k, n, p0 or 0.0))
+            .alias("band"),
+            pl.lit(p0, dtype=pl.Float64).alias("england"),
+            (pl.col("board_code") == (sel.board or "")).fill_null(False).alias("selected"),
+            (pl.col("region") == (sel.region or "")).fill_null(False).alias("in_region"),
         ).select(
             "board_code",
             "board_name",
             "region",
             "region_label",
-            pl.col("numerator").cast(pl.Int64).alias("k"),
-            pl.col("denominator").alias("n"),
+            "k",
+            "n",
             "value",
             "england",
             "band",
             "selected",
             "in_region",
+            "suppressed",
         )

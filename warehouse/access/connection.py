@@ -1,13 +1,20 @@
-"""The snapshot, its connections and the scope: the one place that decides what is read.
+"""The snapshot, its connections and the principal's scope: the one place that decides what
+is read.
 
 Reads only the *published snapshot* of the warehouse (``scr.snapshot.duckdb``), on
 short-lived read-only connections, so the dashboard keeps serving while an ingest or build
 writes the live file and swaps a new snapshot in.
 
-Scope (what a role may see) is enforced in exactly one place, :meth:`AccessCore.connect`:
-under a restricted :class:`Scope` every connection shadows the core tables with temporary
-views holding only the rows of the boards in scope, so every query of the package, the study
-tables included, sees nothing else. :meth:`AccessCore.select` refuses a selection outside it.
+What a principal may see is enforced here and nowhere else:
+
+- :meth:`AccessCore.connect` gives every read a connection to what the principal sees in full
+  (national: the snapshot; anyone else: a closed copy cut to the boards in scope, see
+  ``scope.py``), so any query, the study tables included, sees nothing else;
+- :meth:`AccessCore.controlled` is the only way past that scope: it runs a computation on the
+  whole snapshot and lets out only what a disclosure control function makes of it (England
+  and regional aggregates, unnamed funnel points);
+- :func:`reads` wraps every data function: one connection per call, and any selection naming
+  a board or region outside the scope refused with :class:`OutOfScope`.
 """
 
 from __future__ import annotations
@@ -23,12 +30,15 @@ from typing import Any, Literal, TypeVar
 import duckdb
 import polars as pl
 
+from warehouse.access.scope import scoped_cursor
 from warehouse.db import snapshot_path, snapshot_version, warehouse_path
+from warehouse.disclosure import note, threshold_from_env
+from warehouse.frame import frame
+from warehouse.principal import ANALYST, Principal
 
 ENGLAND = "England"
-CORE_TABLES = ("reviews", "children", "recommendations", "actions")
-# Tables that hold aggregates over every board: hidden under a restricted scope.
-NATIONAL_MARTS = ("mart_study_tables", "mart_data_quality")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class NoSnapshot(FileNotFoundError):
@@ -36,26 +46,8 @@ class NoSnapshot(FileNotFoundError):
 
 
 class OutOfScope(PermissionError):
-    """A selection names a region or board outside the caller's scope."""
-
-
-@dataclass(frozen=True)
-class Scope:
-    """The regions and boards a role may see; None means no restriction on that axis.
-
-    A board is visible when it is named in ``boards`` or its region is in ``regions``.
-    """
-
-    regions: tuple[str, ...] | None = None
-    boards: tuple[str, ...] | None = None
-    name: str = "everyone"
-
-    @property
-    def restricted(self) -> bool:
-        return self.regions is not None or self.boards is not None
-
-
-FULL_SCOPE = Scope()
+    """A board, region or feature outside the principal's scope. The message is shown to the
+    user as it is: it names what was asked for and never a server path."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +119,7 @@ _VERSIONS_KEPT = 2
 
 
 def _snapshot_cursor(snapshot: Path, version: str) -> duckdb.DuckDBPyConnection:
-    """A new connection (cursor) reading snapshot ``version``."""
+    """A new connection (cursor) reading the whole of snapshot ``version``."""
     with _ATTACHED_LOCK:
         held = _ATTACHED.setdefault(str(snapshot), [])
         found = [database for held_version, database in held if held_version == version]
@@ -147,29 +139,44 @@ def _snapshot_cursor(snapshot: Path, version: str) -> duckdb.DuckDBPyConnection:
 Method = TypeVar("Method", bound=Callable[..., Any])
 
 
-def one_connection(method: Method) -> Method:
-    """Run a data function that makes several queries on one connection (one snapshot)."""
+def reads(method: Method) -> Method:
+    """A data function: one connection (one snapshot) for all its queries, and every
+    selection it is given checked against the principal's scope first."""
 
     @functools.wraps(method)
     def wrapper(self: AccessCore, *args: Any, **kwargs: Any) -> Any:
         with self.connect():
+            for value in (*args, *kwargs.values()):
+                if isinstance(value, Selection):
+                    self.check(value)
             return method(self, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 
 
+def _short(text: object) -> str:
+    """A user-supplied code, as quoted back in a message."""
+    value = str(text)
+    return value if len(value) <= 40 else value[:37] + "..."
+
+
 class AccessCore:
-    """Read-only access to the published snapshot for one scope: connections and selection.
+    """Read-only access to the published snapshot for one principal: connections, scope and
+    selection. The data functions live in the mixins of :class:`warehouse.access.Access`."""
 
-    The data functions live in the mixins of :class:`warehouse.access.Access`; each reads
-    through :meth:`connect`.
-    """
-
-    def __init__(self, warehouse: Path | str | None = None, scope: Scope = FULL_SCOPE) -> None:
+    def __init__(
+        self,
+        warehouse: Path | str | None = None,
+        principal: Principal = ANALYST,
+        *,
+        threshold: int | None = None,
+    ) -> None:
         self.warehouse = warehouse_path(warehouse)
         self.snapshot = snapshot_path(self.warehouse)
-        self.scope = scope
-        # The connection (and board catalog) of the call in progress, per thread.
+        self.principal = principal
+        # Counts from 1 to the threshold are hidden outside the principal's full view.
+        self.threshold = threshold_from_env() if threshold is None else int(threshold)
+        # The connection of the call in progress (and what was read on it), per thread.
         self._local = threading.local()
 
     def version(self) -> str:
@@ -179,12 +186,22 @@ class AccessCore:
     def has_snapshot(self) -> bool:
         return self.snapshot.exists()
 
+    def disclosure_note(self) -> str | None:
+        """What ``c`` means, for every principal whose figures may be suppressed."""
+        return None if self.principal.sees_everything else note(self.threshold)
+
+    @property
+    def comparator_label(self) -> str:
+        return ENGLAND
+
+    # -- connections: the one place scope is enforced ---------------------------------------
+
     @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short-lived read-only connection to the snapshot, restricted to the scope.
+        """A short-lived read-only connection to what the principal sees in full.
 
-        Each is a cursor on an in-memory database with that snapshot version ATTACHed read-only
-        (see ``_snapshot_cursor``), so it is cheap and always reads the version now published.
+        National: a cursor on the snapshot (see ``_snapshot_cursor``). Anyone else: a cursor
+        on the principal's closed copy of the snapshot cut to its scope (``scope.py``).
         Nested uses share the outermost connection, so one data function makes one
         connection and sees one snapshot throughout.
         """
@@ -193,65 +210,74 @@ class AccessCore:
             yield active
             return
         if not self.snapshot.exists():
-            raise NoSnapshot(
-                f"no published warehouse snapshot at {self.snapshot}: run `scr build` first"
+            raise NoSnapshot("no published warehouse snapshot yet: run `scr build` first")
+        version = self.version()
+        if self.principal.sees_everything:
+            con = _snapshot_cursor(self.snapshot, version)
+        else:
+            key = (str(self.snapshot), version, self.principal.role, self.principal.scope_code)
+            con = scoped_cursor(
+                key, lambda: _snapshot_cursor(self.snapshot, version), self.principal
             )
-        con = _snapshot_cursor(self.snapshot, self.version())
         try:
-            if self.scope.restricted:
-                self._apply_scope(con)
-            self._local.con = con
+            self._local.con, self._local.version, self._local.memo = con, version, {}
+            self._local.whole = False
             yield con
         finally:
-            self._local.con = None
-            self._local.boards = None
+            self._local.con = self._local.memo = None
             con.close()
 
-    def _apply_scope(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Shadow every table holding board-level rows with a view of the boards in scope."""
-        con.execute(
-            f"CREATE TEMP TABLE scope_boards AS SELECT board_code FROM ({BOARDS_SQL}) "
-            "WHERE list_contains($regions, region) OR list_contains($boards, board_code)",
-            {"regions": list(self.scope.regions or []), "boards": list(self.scope.boards or [])},
-        )
-        con.execute(
-            "CREATE TEMP VIEW reviews AS SELECT * FROM wh.main.reviews "
-            "WHERE board_code IN (SELECT board_code FROM temp.main.scope_boards)"
-        )
-        for table in CORE_TABLES[1:]:
-            con.execute(
-                f"CREATE TEMP VIEW {table} AS SELECT * FROM wh.main.{table} "
-                "WHERE review_id IN (SELECT review_id FROM temp.main.reviews)"
-            )
-        existing = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
-        for table in ("submissions", "submission_issues"):
-            if table in existing:
-                con.execute(
-                    f"CREATE TEMP VIEW {table} AS SELECT * FROM wh.main.{table} "
-                    "WHERE submission_id IN (SELECT submission_id FROM temp.main.reviews)"
-                )
-        for table in NATIONAL_MARTS:
-            if table in existing:
-                con.execute(f"CREATE TEMP VIEW {table} AS SELECT * FROM wh.main.{table} LIMIT 0")
+    def controlled(
+        self,
+        compute: Callable[[], T],
+        control: Callable[[T, T], R],
+        *,
+        shown_whole: Callable[[T], R] | None = None,
+    ) -> R:
+        """The only way past the principal's scope.
 
-    def select(
-        self, period: str | None = None, region: str | None = None, board: str | None = None
-    ) -> Selection:
-        """Build the selection, refusing a region or board outside the scope."""
-        if self.scope.restricted:
-            visible = self.frame(BOARDS_SQL)
-            if region is not None and region not in set(visible["region"]) | set(
-                self.scope.regions or ()
-            ):
-                raise OutOfScope(f"region {region!r} is outside the scope {self.scope.name!r}")
-            if board is not None and board not in set(visible["board_code"]):
-                raise OutOfScope(f"board {board!r} is outside the scope {self.scope.name!r}")
-        return Selection(period=period or None, region=region or None, board=board or None)
+        ``compute`` (reading through :meth:`connect`) runs on what the principal sees in full,
+        giving ``known``; for anyone but a national principal it runs again on the whole
+        snapshot, giving ``full``, and only ``control(full, known)`` (the disclosure-controlled
+        result) leaves. When the two are the same nothing outside the scope contributes, and
+        ``shown_whole(known)`` (``known`` itself by default) is returned.
+        """
+        with self.connect():  # the control reads the same connection (the same snapshot)
+            if self._local.whole:
+                raise RuntimeError("controlled() cannot nest: compute reads one connection")
+            known = compute()
+            if self.principal.sees_everything:
+                return shown_whole(known) if shown_whole is not None else known  # type: ignore[return-value]
+            with self._whole_snapshot():
+                full = compute()
+            if isinstance(full, pl.DataFrame) and isinstance(known, pl.DataFrame):
+                same = full.equals(known)
+            else:
+                same = full == known
+            if same:
+                return shown_whole(known) if shown_whole is not None else known  # type: ignore[return-value]
+            return control(full, known)
 
-    @property
-    def comparator_label(self) -> str:
-        """What the national comparator is called: England, or all that the scope shows."""
-        return "All boards in scope" if self.scope.restricted else ENGLAND
+    @contextlib.contextmanager
+    def _whole_snapshot(self) -> Iterator[None]:
+        """Within a call: read the whole snapshot (same version) until the block ends."""
+        scoped, memo = self._local.con, self._local.memo
+        whole = _snapshot_cursor(self.snapshot, self._local.version)
+        self._local.con, self._local.memo, self._local.whole = whole, {}, True
+        try:
+            yield
+        finally:
+            self._local.con, self._local.memo, self._local.whole = scoped, memo, False
+            whole.close()
+
+    def memo(self, key: str, read: Callable[[], T]) -> T:
+        """``read()`` once per connection (a call and the connection it reads)."""
+        store = getattr(self._local, "memo", None)
+        if store is None:
+            return read()
+        if key not in store:
+            store[key] = read()
+        return store[key]
 
     def frame(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> pl.DataFrame:
         """One query's result on this call's connection."""
@@ -261,7 +287,77 @@ class AccessCore:
     @staticmethod
     def has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
         rows = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name = 'wh'",
+            "SELECT count(*) FROM duckdb_tables() "
+            "WHERE table_name = ? AND database_name = current_database()",
             [table],
         ).fetchall()
         return bool(rows[0][0])
+
+    # -- scope and selection --------------------------------------------------------------
+
+    def scope_boards(self) -> frozenset[str]:
+        """The boards the principal sees in full (every board for national, none for the
+        public): those of the scoped connection, whatever connection is active."""
+        with self.connect():
+            if self._local.whole:
+                raise RuntimeError("scope_boards() is read on the scoped connection")
+            return self.memo(
+                "scope_boards",
+                lambda: frozenset(
+                    self.frame("SELECT DISTINCT board_code FROM reviews")["board_code"].to_list()
+                ),
+            )
+
+    def home_region(self) -> str | None:
+        """The region a scoped principal belongs to: the regional office's, or the catalog
+        region of a board (None for national, the public, or a board stating none)."""
+        if self.principal.region is not None:
+            return self.principal.region
+        if self.principal.board is None:
+            return None
+        with self.connect():
+            return self.memo("home_region", lambda: self._catalog_region(self.principal.board))
+
+    def _catalog_region(self, board: str | None) -> str | None:
+        rows = self.frame(
+            f"SELECT region FROM ({BOARDS_SQL}) WHERE board_code = $board", {"board": board}
+        )
+        region = rows["region"][0] if rows.height else None
+        return None if region in (None, "not_stated") else str(region)
+
+    def check(self, sel: Selection) -> None:
+        """Refuse a selection naming a board or region outside the principal's scope."""
+        who = self.principal
+        if who.sees_everything:
+            return
+        if sel.board is not None:
+            if who.is_public:
+                raise OutOfScope(
+                    f"board {_short(sel.board)} is not in your scope: figures for single "
+                    "boards are shown only to signed-in users"
+                )
+            if sel.board not in self.scope_boards():
+                raise OutOfScope(f"board {_short(sel.board)} is not in your scope")
+        if sel.region is not None:
+            regions = set(frame().codes("region")) - {"not_stated"}
+            if sel.region not in regions:
+                raise OutOfScope(f"region {_short(sel.region)} is not in your scope")
+            if who.board is not None and sel.region != self.home_region():
+                raise OutOfScope(
+                    f"region {_short(sel.region)} is not in your scope: you can see your "
+                    "board's region and England"
+                )
+
+    def select(
+        self, period: str | None = None, region: str | None = None, board: str | None = None
+    ) -> Selection:
+        """Build the selection, refusing a region or board outside the scope."""
+        sel = Selection(period=period or None, region=region or None, board=board or None)
+        with self.connect():
+            self.check(sel)
+        return sel
+
+    def refuse_public(self, message: str) -> None:
+        """Features the public never sees (free text, the ledger, board-level rows)."""
+        if self.principal.is_public:
+            raise OutOfScope(message)

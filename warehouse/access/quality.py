@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from warehouse.access.catalog import CatalogReads
-from warehouse.access.connection import Selection
+from warehouse.access.connection import Selection, reads
 
 # Completeness fields of the data-quality mart (warehouse/sql/marts/data_quality.sql), labelled.
 QUALITY_FIELDS: dict[str, str] = {
@@ -17,6 +17,8 @@ QUALITY_FIELDS: dict[str, str] = {
     "report_pages": "Report length",
     "chapter8_answers": "Chapter 8 answers",
 }
+NOT_BY_BOARD_FOR_THE_PUBLIC = "data quality board by board is not shown without signing in"
+NO_LEDGER_FOR_THE_PUBLIC = "the submissions ledger is not shown without signing in"
 LEDGER_COLUMNS = (
     "submission_id",
     "received_at",
@@ -36,21 +38,24 @@ LEDGER_COLUMNS = (
 class QualityReads(CatalogReads):
     """Completeness by board and period, and the submissions ledger."""
 
+    @reads
     def completeness(self, sel: Selection) -> pl.DataFrame:
-        """Completeness of key fields by period and board (all periods; the boards of the
-        selection's region, or the one board): period, board_code, board_name, field, label,
-        items (what is counted), recorded, not_stated, missing, total, share (recorded).
+        """Completeness of key fields by period and board in scope (all periods; the boards of
+        the selection's region, or the one board): period, board_code, board_name, field,
+        label, items (what is counted), recorded, not_stated, missing, total, share
+        (recorded). OutOfScope for the public (it is board by board).
 
-        Read from ``mart_data_quality`` when the snapshot has it; otherwise (an older
-        warehouse, or a restricted scope, which hides national marts) the mart's own SQL runs
-        on the rows in scope, so both ways give the same figures.
+        National: read from ``mart_data_quality`` when the snapshot has it. Otherwise (an
+        older warehouse, or a scoped principal, whose copy has no marts) the mart's own SQL
+        runs on the rows in scope, so both ways give the same figures.
         """
         from warehouse.marts import DATA_QUALITY_TABLE, data_quality_sql
 
+        self.refuse_public(NOT_BY_BOARD_FOR_THE_PUBLIC)
         with self.connect() as con:
             source = (
                 DATA_QUALITY_TABLE
-                if self.has_table(con, DATA_QUALITY_TABLE) and not self.scope.restricted
+                if self.principal.sees_everything and self.has_table(con, DATA_QUALITY_TABLE)
                 else f"({data_quality_sql().strip().rstrip(';')})"
             )
             # The mart splits a board by the region each review states; join them up again.
@@ -96,8 +101,15 @@ class QualityReads(CatalogReads):
             .sort("period", "board_name", "field_order")
         )
 
+    @reads
     def submissions(self) -> pl.DataFrame:
-        """The submission ledger, newest first (empty when the warehouse has none)."""
+        """The submission ledger, newest first (empty when the warehouse has none).
+
+        Regional and board principals: the submissions holding reviews of boards in scope;
+        one that also holds other boards' reviews shows only its id, time, status and the
+        counts of the reviews in scope (the other columns null). OutOfScope for the public.
+        """
+        self.refuse_public(NO_LEDGER_FOR_THE_PUBLIC)
         with self.connect() as con:
             if not self.has_table(con, "submissions"):
                 return pl.DataFrame()

@@ -1,4 +1,10 @@
-"""Recommendations: focus mix over time and by agency, and a search over their wording."""
+"""Recommendations: focus mix over time and by agency, and a search over their wording.
+
+England and regional counts come under disclosure control: by focus and period they are
+cells of the cube; by agency and focus (one selection) they are protected as one table whose
+agency and focus totals are shown too. The wording is free text: the public never sees it,
+others see that of the boards in scope only.
+"""
 
 from __future__ import annotations
 
@@ -6,46 +12,170 @@ from typing import Any
 
 import polars as pl
 
-from warehouse.access.catalog import with_code_labels
-from warehouse.access.connection import AccessCore, Selection, selection_ctes
+from warehouse.access.catalog import CatalogReads, with_code_labels
+from warehouse.access.connection import ENGLAND, Selection, reads, selection_ctes
+from warehouse.access.definitions import ALL_PERIODS
+from warehouse.access.disclosure import (
+    OTHER_FOCUS,
+    focus_codes,
+    focus_column,
+    is_hidden,
+    protect_table,
+)
+from warehouse.disclosure import Constraint
+
+NO_TEXT_FOR_THE_PUBLIC = "recommendation text is not shown without signing in"
 
 
-class RecommendationReads(AccessCore):
+def _focus_cell(focus: pl.Expr) -> pl.Expr:
+    """The cube measure counting a focus (unknown or missing focus: the 'other' measure)."""
+    return (
+        pl.when(focus.is_in(focus_codes()))
+        .then(pl.concat_str(pl.lit(focus_column("")), focus))
+        .otherwise(pl.lit(OTHER_FOCUS))
+    )
+
+
+class RecommendationReads(CatalogReads):
     """Recommendation counts by focus and agency, and the text search."""
 
-    def recommendation_focus(self, sel: Selection) -> pl.DataFrame:
-        """By period (all periods): recommendations per focus, with focus labels in the
-        study's order, and the share of the period's recommendations."""
-        counts = self.frame(
+    def _focus_counts(self, sel: Selection) -> pl.DataFrame:
+        return self.frame(
             f"{selection_ctes()} SELECT r.period, x.focus, count(*) AS recommendations "
             "FROM recommendations x JOIN sel_reviews r USING (review_id) GROUP BY ALL",
             sel.params(with_period=False),
-        )
-        return (
-            with_code_labels(counts, "focus", "recommendation_focus")
-            .with_columns(
-                (pl.col("recommendations") / pl.col("recommendations").sum().over("period")).alias(
-                    "share"
-                )
+        ).with_columns(
+            (pl.col("recommendations") / pl.col("recommendations").sum().over("period")).alias(
+                "share"
             )
-            .sort("period", "focus_order")
         )
 
-    def recommendation_agency_focus(self, sel: Selection) -> pl.DataFrame:
-        """For the selection's period: recommendations by agency and focus."""
-        counts = self.frame(
+    @reads
+    def recommendation_focus(self, sel: Selection) -> pl.DataFrame:
+        """By period (all periods): recommendations per focus, with focus labels in the
+        study's order, the share of the period's recommendations, and ``suppressed``
+        (England and regions: hidden counts and their shares null)."""
+        region = pl.lit(sel.region or ENGLAND)
+
+        def mask(df: pl.DataFrame) -> pl.DataFrame:
+            cube = self.hidden_cells()
+            count = is_hidden(_focus_cell(pl.col("focus")), region, pl.col("period"), cube)
+            total = is_hidden(pl.lit("recommendations"), region, pl.col("period"), cube)
+            return df.with_columns(
+                pl.when(count)
+                .then(None)
+                .otherwise(pl.col("recommendations"))
+                .alias("recommendations"),
+                pl.when(count | total).then(None).otherwise(pl.col("share")).alias("share"),
+                (count | total).alias("suppressed"),
+            )
+
+        if sel.board is not None or self.principal.sees_everything:
+            counts = self._focus_counts(sel).with_columns(pl.lit(False).alias("suppressed"))
+        else:
+            counts = self.controlled(
+                lambda: self._focus_counts(sel), lambda full, known: mask(full), shown_whole=mask
+            )
+        return with_code_labels(counts, "focus", "recommendation_focus").sort(
+            "period", "focus_order"
+        )
+
+    def _agency_focus_counts(self, sel: Selection) -> pl.DataFrame:
+        return self.frame(
             f"{selection_ctes()} SELECT coalesce(x.agency, 'not_stated') AS agency, x.focus, "
             "count(*) AS recommendations "
             "FROM recommendations x JOIN sel_reviews r USING (review_id) GROUP BY ALL",
             sel.params(),
         )
-        labelled = with_code_labels(counts, "focus", "recommendation_focus")
-        return with_code_labels(labelled, "agency", "agency").sort("agency_order", "focus_order")
 
+    @reads
+    def recommendation_agency_focus(self, sel: Selection) -> pl.DataFrame:
+        """For the selection's period: recommendations by agency and focus, the agency's
+        total (``agency_total``) and the cell's share of it (``agency_share``), suppressed
+        (England and regions: hidden counts null)."""
+
+        def in_full(counts: pl.DataFrame) -> pl.DataFrame:
+            return counts.with_columns(
+                pl.col("recommendations").sum().over("agency").alias("agency_total"),
+                pl.lit(False).alias("suppressed"),
+            )
+
+        compute = lambda: self._agency_focus_counts(sel)  # noqa: E731
+        if sel.board is not None or self.principal.sees_everything:
+            counts = in_full(compute())
+        else:
+            counts = self.controlled(
+                compute,
+                lambda full, known: self._protect_agency_focus(sel, full, known),
+                shown_whole=in_full,
+            )
+        labelled = with_code_labels(counts, "focus", "recommendation_focus")
+        return (
+            with_code_labels(labelled, "agency", "agency")
+            .with_columns(
+                (pl.col("recommendations") / pl.col("agency_total")).alias("agency_share")
+            )
+            .sort("agency_order", "focus_order")
+        )
+
+    def _protect_agency_focus(
+        self, sel: Selection, full_counts: pl.DataFrame, known_counts: pl.DataFrame
+    ) -> pl.DataFrame:
+        """Agency x focus for England or a region as one protected table: the cells, each
+        agency's total, each focus's total and all recommendations (the last two are cube
+        cells, hidden where the cube hides them)."""
+        region, period = sel.region or ENGLAND, sel.period or ALL_PERIODS
+
+        def focus_key(focus: str | None) -> str:
+            return focus_column(focus) if focus in focus_codes() else OTHER_FOCUS
+
+        def figures(df: pl.DataFrame) -> dict[str, int]:
+            out: dict[str, int] = {}
+            for row in df.iter_rows(named=True):
+                agency, n = row["agency"], int(row["recommendations"])
+                for name in (
+                    f"cell:{agency}:{row['focus']}",
+                    f"agency:{agency}",
+                    focus_key(row["focus"]),
+                    "total",
+                ):
+                    out[name] = out.get(name, 0) + n
+            return out
+
+        full, known = figures(full_counts), figures(known_counts)
+        parts: dict[str, list[str]] = {}
+        for row in full_counts.iter_rows(named=True):
+            cell = f"cell:{row['agency']}:{row['focus']}"
+            parts.setdefault(f"agency:{row['agency']}", []).append(cell)
+            parts.setdefault(focus_key(row["focus"]), []).append(cell)
+        parts["total"] = [name for name in full if name.startswith("agency:")]
+        constraints = [Constraint(total, tuple(cells)) for total, cells in parts.items()]
+        shared = {"total": ("recommendations", region, period)} | {
+            name: (name, region, period) for name in full if name.startswith("focus__")
+        }
+        shown = protect_table(full, known, constraints, shared, self.hidden_cells(), self.threshold)
+        return full_counts.with_columns(
+            pl.format("cell:{}:{}", "agency", "focus")
+            .replace_strict(shown, default=None, return_dtype=pl.Int64)
+            .alias("recommendations"),
+            pl.format("agency:{}", "agency")
+            .replace_strict(shown, default=None, return_dtype=pl.Int64)
+            .alias("agency_total"),
+        ).with_columns(
+            (pl.col("recommendations").is_null() | pl.col("agency_total").is_null()).alias(
+                "suppressed"
+            )
+        )
+
+    @reads
     def search_recommendations(self, sel: Selection, text: str, limit: int = 200) -> pl.DataFrame:
         """Recommendations of the selection whose wording contains every word of ``text``
         (case-insensitive): period, board, review, number, focus, agency, text, and
-        ``matches`` (how many matched in all, the frame holding at most ``limit``)."""
+        ``matches`` (how many matched in all, the frame holding at most ``limit``).
+
+        The boards in scope only (a region or England for a board principal: its own
+        recommendations there). OutOfScope for the public."""
+        self.refuse_public(NO_TEXT_FOR_THE_PUBLIC)
         words = [w for w in text.split() if w][:8]
         conditions = (
             " AND ".join(f"x.text ILIKE $w{i} ESCAPE '\\'" for i in range(len(words))) or "true"

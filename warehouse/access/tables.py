@@ -11,19 +11,37 @@ from typing import Any
 
 import polars as pl
 
-from warehouse.access.connection import AccessCore, Selection, one_connection
+from warehouse.access.catalog import CatalogReads
+from warehouse.access.connection import Selection, reads
 
 
-class StudyTableReads(AccessCore):
+class StudyTableReads(CatalogReads):
     """Tables 2-20 and their CSV and Excel files."""
 
+    @reads
     def study_tables(self, sel: Selection) -> dict[str, Any]:
         """Tables 2-20 as ``scr tables`` computes them (the tables JSON as a dict).
 
-        England-wide selections read the long form the build materialised in
-        ``mart_study_tables`` (the same SQL, run when the snapshot was made); any other
-        selection, or a warehouse without the mart, computes the tables now.
+        A national principal, or a board in scope: the tables in full. England and regions
+        for anyone else: under disclosure control (``warehouse.disclosure.
+        suppress_study_tables``, with the principal's own part of each count known to them):
+        hidden counts, percents and n are ``c`` and ``result["disclosure"]`` says so.
         """
+        if sel.board is not None or self.principal.sees_everything:
+            return self._study_tables(sel)
+
+        def control(full: dict[str, Any], known: dict[str, Any]) -> dict[str, Any]:
+            from warehouse.disclosure import suppress_study_tables
+
+            own = None if self.principal.is_public else known
+            return suppress_study_tables(full, self.threshold, known=own)
+
+        return self.controlled(lambda: self._study_tables(sel), control)
+
+    def _study_tables(self, sel: Selection) -> dict[str, Any]:
+        """The tables on the current connection. England-wide selections read the long form
+        the build materialised in ``mart_study_tables`` (the same SQL, run when the snapshot
+        was made); any other selection, or a copy without the mart, computes them now."""
         from warehouse.study_tables import (
             LONG_SCHEMA,
             MART_TABLE,
@@ -41,7 +59,7 @@ class StudyTableReads(AccessCore):
                         f"SELECT * FROM {MART_TABLE} WHERE period IS NOT DISTINCT FROM $period",
                         params={"period": params["period"]},
                     ).pl()
-                    # A restricted scope sees an empty mart, so computes from its rows.
+                    # A scoped principal's copy has an empty mart: computed from its rows.
                     if long.height:
                         order = {t.id: i for i, t in enumerate(TABLES)}
                         long = (
@@ -54,12 +72,12 @@ class StudyTableReads(AccessCore):
                         return result_from_long(long, params, coding_frame_version(con))
             return compute_study_tables(con, params["period"], params["region"], params["board"])
 
-    @one_connection
+    @reads
     def tables_csv(self, sel: Selection) -> bytes:
         """The selection's tables as the CSV ``scr tables --format csv`` writes."""
         return tables_csv_bytes(self.study_tables(sel))
 
-    @one_connection
+    @reads
     def tables_xlsx(self, sel: Selection) -> bytes:
         """The selection's tables as the workbook ``scr tables --format xlsx`` writes."""
         return tables_xlsx_bytes(self.study_tables(sel))

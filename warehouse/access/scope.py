@@ -1,0 +1,180 @@
+"""What each principal's connections hold: a private copy of the snapshot cut to its scope.
+
+A national principal reads the snapshot itself. Every other principal reads an in-memory
+database built once per snapshot version and scope, holding a copy of every table of the
+snapshot cut to the boards in scope and then closed to the outside world (no file access, no
+ATTACH, configuration locked). So nothing out of scope can be reached from it, whatever the
+query: not by a qualified table name, not through ``duckdb_tables()``, not by attaching the
+snapshot again. Deny by default: a table not named here is copied empty.
+
+- core tables and their ``*_history``: the rows of reviews of boards in scope;
+- the ledger (``submissions``, ``submission_issues``): a submission whose published reviews
+  (current or replaced) all belong to boards in scope, whole; one that also holds other
+  boards' reviews, only as a row with its id, time, status and the counts of the reviews in
+  scope (no file name, submitter, hash, report or issues); rejected submissions, which hold
+  no published review, not at all;
+- ``ref_codes``, ``ref_columns``, ``warehouse_meta`` (the coding frame): whole;
+- ``stg_*``, the marts and anything else: empty (same columns, no rows).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+
+import duckdb
+
+from warehouse.principal import Principal
+
+CORE_TABLES = ("reviews", "children", "recommendations", "actions")
+PASS_THROUGH = frozenset({"ref_codes", "ref_columns", "warehouse_meta"})
+LEDGER_COUNTS = {
+    "n_reviews": "reviews",
+    "n_children": "children",
+    "n_recommendations": "recommendations",
+    "n_actions": "actions",
+}
+
+# Boards in scope, from the catalog region (most recent stated) of each board.
+SCOPE_BOARDS_SQL = """
+SELECT board_code FROM (
+    SELECT board_code, coalesce(
+        arg_max(region, period || coalesce(incident_date::VARCHAR, ''))
+            FILTER (WHERE region <> 'not_stated'), 'not_stated') AS region
+    FROM reviews GROUP BY board_code)
+WHERE ($role = 'board' AND board_code = $code) OR ($role = 'regional' AND region = $code)
+ORDER BY board_code
+"""
+
+
+def scope_boards(con: duckdb.DuckDBPyConnection, principal: Principal) -> list[str]:
+    """The boards a principal sees in full, read on an unrestricted connection."""
+    if principal.sees_everything:
+        rows = con.execute("SELECT DISTINCT board_code FROM reviews ORDER BY 1").fetchall()
+    elif principal.is_public:
+        return []
+    else:
+        params = {"role": principal.role, "code": principal.scope_code}
+        rows = con.execute(SCOPE_BOARDS_SQL, params).fetchall()
+    return [row[0] for row in rows]
+
+
+def _in_scope_reviews(table: str) -> str:
+    return f"SELECT review_id FROM {table} WHERE list_contains($boards, board_code)"
+
+
+def _tally_sql(tables: set[str]) -> str:
+    """Per submission: its published reviews (current or replaced), those in scope, and the
+    rows of each sheet that came with the reviews in scope ($boards)."""
+    sheets = [(t, t) for t in CORE_TABLES] + [
+        (t, f"{t}_history") for t in CORE_TABLES if f"{t}_history" in tables
+    ]
+    sources = " UNION ALL ".join(
+        f"SELECT '{sheet}' AS sheet, submission_id, review_id FROM {table}"
+        for sheet, table in sheets
+    )
+    mine = " UNION ".join(_in_scope_reviews(table) for sheet, table in sheets if sheet == "reviews")
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE sheet = '{sheet}' AND mine) AS {column}"
+        for column, sheet in LEDGER_COUNTS.items()
+    )
+    return f"""
+SELECT submission_id, count(*) FILTER (WHERE sheet = 'reviews') AS published, {counts}
+FROM (SELECT sheet, submission_id, review_id IN ({mine}) AS mine FROM ({sources}))
+GROUP BY submission_id HAVING count(*) FILTER (WHERE sheet = 'reviews' AND mine) > 0
+"""
+
+
+def _ledger_sql(tables: set[str]) -> str:
+    """The ledger rows a scoped principal may see (see the module docstring)."""
+    counts = ", ".join(f"t.{c}::INTEGER AS {c}" for c in LEDGER_COUNTS)
+    return f"""
+WITH tally AS ({_tally_sql(tables)})
+SELECT s.* FROM submissions s JOIN tally t USING (submission_id)
+WHERE t.n_reviews = t.published
+UNION ALL BY NAME
+SELECT s.* REPLACE ({counts},
+    NULL AS sha256, NULL AS original_name, NULL AS source_kind, NULL AS archive_path,
+    NULL AS submitted_by, NULL AS run_id, NULL AS decided_at, NULL AS n_reviews_new,
+    NULL AS n_reviews_replaced, NULL AS n_reviews_unchanged, NULL AS n_errors,
+    NULL AS n_warnings, NULL AS report)
+FROM submissions s JOIN tally t USING (submission_id)
+WHERE t.n_reviews < t.published
+"""
+
+
+def table_rows_sql(table: str, tables: set[str]) -> str:
+    """The SELECT whose rows a scoped principal's copy of ``table`` holds ($boards)."""
+    if table in PASS_THROUGH:
+        return f"SELECT * FROM {table}"
+    if table in ("reviews", "reviews_history"):
+        return f"SELECT * FROM {table} WHERE list_contains($boards, board_code)"
+    for core in CORE_TABLES[1:]:
+        if table in (core, f"{core}_history"):
+            reviews = "reviews_history" if table.endswith("_history") else "reviews"
+            return f"SELECT * FROM {table} WHERE review_id IN ({_in_scope_reviews(reviews)})"
+    if table == "submissions" and "reviews" in tables:
+        return _ledger_sql(tables)
+    if table == "submission_issues" and "submissions" in tables and "reviews" in tables:
+        whole = f"SELECT submission_id FROM ({_tally_sql(tables)}) WHERE n_reviews = published"
+        return f"SELECT * FROM {table} WHERE submission_id IN ({whole})"
+    return f"SELECT * FROM {table} LIMIT 0"
+
+
+def build_scoped_database(
+    source: duckdb.DuckDBPyConnection, principal: Principal
+) -> duckdb.DuckDBPyConnection:
+    """A closed in-memory database holding what ``source`` (the snapshot) holds in scope."""
+    boards = scope_boards(source, principal)
+    tables = {
+        row[0]
+        for row in source.execute(
+            "SELECT table_name FROM duckdb_tables() "
+            "WHERE database_name = current_database() AND schema_name = 'main'"
+        ).fetchall()
+    }
+    database = duckdb.connect(":memory:")
+    try:
+        for table in sorted(tables):
+            sql = table_rows_sql(table, tables)
+            params = {"boards": boards} if "$boards" in sql else None
+            rows = source.sql(sql, params=params).arrow().read_all()
+            database.register("incoming", rows)
+            database.execute(f'CREATE TABLE "{table}" AS SELECT * FROM incoming')
+            database.unregister("incoming")
+        # Closed: no file can be read or attached from now on, and that cannot be undone.
+        database.execute("SET enable_external_access = false")
+        database.execute("SET lock_configuration = true")
+    except BaseException:
+        database.close()
+        raise
+    return database
+
+
+ScopeKey = tuple[str, str, str, str | None]  # snapshot, version, role, scope code
+# Scoped databases, least recently used first.
+_SCOPED: OrderedDict[ScopeKey, duckdb.DuckDBPyConnection] = OrderedDict()
+_SCOPED_LOCK = threading.Lock()
+_SCOPED_KEPT = 32
+
+
+def scoped_cursor(
+    key: ScopeKey, source: Callable[[], duckdb.DuckDBPyConnection], principal: Principal
+) -> duckdb.DuckDBPyConnection:
+    """A new connection (cursor) on the principal's scoped database for one snapshot
+    version, built from ``source()`` (an unrestricted cursor on that version) on first use."""
+    with _SCOPED_LOCK:
+        database = _SCOPED.get(key)
+        if database is None:
+            reader = source()
+            try:
+                database = build_scoped_database(reader, principal)
+            finally:
+                reader.close()
+            _SCOPED[key] = database
+            while len(_SCOPED) > _SCOPED_KEPT:
+                # Not closed: a query still running on it keeps it until its cursor closes.
+                _SCOPED.popitem(last=False)
+        _SCOPED.move_to_end(key)
+        return database.cursor()
