@@ -18,8 +18,10 @@ own is 1 to the threshold, and a figure that is all their own is never hidden.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -176,18 +178,25 @@ def hidden_cells(
     forced: set[Cell] = set()
     hidden_by: list[frozenset[Cell]] = [frozenset()] * len(problems)
     stale = set(range(len(problems)))
-    while stale:
-        for i in sorted(stale):
-            values, constraints, shares = problems[i]
-            also = [c for c in forced if c[0] in shares]
-            hidden_by[i] = protect(values, constraints, threshold, also_hide=also)
-        newly = {c for h in hidden_by for c in h if c[0] in shared} - forced
-        forced |= newly
-        stale = {
-            i
-            for i, (_, _, shares) in enumerate(problems)
-            if any(c[0] in shares and c not in hidden_by[i] for c in newly)
-        }
+
+    def run(i: int) -> frozenset[Cell]:
+        values, constraints, shares = problems[i]
+        also = [c for c in forced if c[0] in shares]
+        return protect(values, constraints, threshold, also_hide=also)
+
+    # The solver releases the GIL: tables are protected side by side.
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        while stale:
+            order = sorted(stale)
+            for i, found in zip(order, pool.map(run, order), strict=True):
+                hidden_by[i] = found
+            newly = {c for h in hidden_by for c in h if c[0] in shared} - forced
+            forced |= newly
+            stale = {
+                i
+                for i, (_, _, shares) in enumerate(problems)
+                if any(c[0] in shares and c not in hidden_by[i] for c in newly)
+            }
     return frozenset().union(*hidden_by)
 
 

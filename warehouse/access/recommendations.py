@@ -40,11 +40,12 @@ class RecommendationReads(CatalogReads):
     """Recommendation counts by focus and agency, and the text search."""
 
     def _focus_counts(self, sel: Selection) -> pl.DataFrame:
-        return self.frame(
+        counts = self.frame(
             f"{selection_ctes()} SELECT r.period, x.focus, count(*) AS recommendations "
             "FROM recommendations x JOIN sel_reviews r USING (review_id) GROUP BY ALL",
             sel.params(with_period=False),
-        ).with_columns(
+        )
+        return with_code_labels(counts, "focus", "recommendation_focus").with_columns(
             (pl.col("recommendations") / pl.col("recommendations").sum().over("period")).alias(
                 "share"
             )
@@ -76,9 +77,7 @@ class RecommendationReads(CatalogReads):
             counts = self.controlled(
                 lambda: self._focus_counts(sel), lambda full, known: mask(full), shown_whole=mask
             )
-        return with_code_labels(counts, "focus", "recommendation_focus").sort(
-            "period", "focus_order"
-        )
+        return counts.sort("period", "focus_order")
 
     def _agency_focus_counts(self, sel: Selection) -> pl.DataFrame:
         return self.frame(
