@@ -19,8 +19,8 @@ import pytest
 
 from tests.sample_warehouses import copy_warehouse, sample_warehouse_once
 from warehouse.access import Access, OutOfScope, Selection
+from warehouse.access.cube import cube_tables
 from warehouse.access.definitions import ALL_PERIODS, INDICATORS
-from warehouse.access.disclosure import cube_tables
 from warehouse.db import publish_snapshot, snapshot_path
 from warehouse.principal import ANALYST, PUBLIC, Principal
 

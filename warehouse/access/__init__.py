@@ -10,11 +10,13 @@ views never decide what may be shown: a board or region outside the principal's 
 
 The parts, each on one screen:
 
-- ``connection``: the snapshot, its connections, the scope and the selection (the one place
-  what a principal may read is decided); ``scope``: the copy of the snapshot each scoped
-  principal reads;
+- ``selection``: what a user chose and the reviews it selects; ``connection``: the
+  connections, the scope and the checks on a selection (the one place what a principal may
+  read is decided); ``snapshot``: the databases they read (the snapshot, or each scoped
+  principal's closed copy of it);
 - ``definitions``: the indicators and themes, each defined once, and the SQL generated from
-  them; ``disclosure``: how they are protected when shown outside the scope;
+  them; ``cube`` and ``disclosure``: how England and regional figures, and anything else
+  shown outside the scope, are protected;
 - ``catalog``: periods, boards, regions and names for selections;
 - ``indicators``, ``benchmark``, ``themes``, ``recommendations``, ``quality``: the figures of
   the dashboard's pages; ``tables``: Tables 2-20 and the files ``scr tables`` writes.
@@ -31,7 +33,6 @@ from warehouse.access.benchmark import (
     wilson_interval,
 )
 from warehouse.access.catalog import SYNTHETIC_BOARD_PREFIXES
-from warehouse.access.connection import BOARDS_SQL, ENGLAND, NoSnapshot, OutOfScope, Selection
 from warehouse.access.definitions import (
     ALL_PERIODS,
     DENOMINATORS,
@@ -46,7 +47,8 @@ from warehouse.access.definitions import (
 )
 from warehouse.access.quality import QUALITY_FIELDS, QualityReads
 from warehouse.access.recommendations import RecommendationReads
-from warehouse.access.scope import CORE_TABLES
+from warehouse.access.selection import BOARDS_SQL, ENGLAND, NoSnapshot, OutOfScope, Selection
+from warehouse.access.snapshot import CORE_TABLES
 from warehouse.access.tables import (
     StudyTableReads,
     comparison_2002_notes,

@@ -7,10 +7,12 @@ import math
 
 import polars as pl
 
-from warehouse.access.connection import ENGLAND, Selection, reads
+from warehouse.access.connection import reads
+from warehouse.access.cube import rest_column
 from warehouse.access.definitions import ALL_PERIODS, INDICATORS, INDICATORS_BY_KEY
-from warehouse.access.disclosure import NUMERATOR_CELL, protect_points, rest_column
+from warehouse.access.disclosure import NUMERATOR_CELL, protect_points
 from warehouse.access.indicators import NO_BOARDS_FOR_THE_PUBLIC, IndicatorReads
+from warehouse.access.selection import ENGLAND, Selection
 
 Z95 = 1.959963984540054  # two-sided 95%
 Z998 = 3.090232306167813  # two-sided 99.8%

@@ -7,9 +7,11 @@ from typing import Any
 
 import polars as pl
 
-from warehouse.access.connection import BOARDS_SQL, ENGLAND, Selection, reads
+from warehouse.access.connection import reads
+from warehouse.access.cube import CubeReads
 from warehouse.access.definitions import ALL_PERIODS
-from warehouse.access.disclosure import DisclosureReads, is_hidden
+from warehouse.access.disclosure import is_hidden
+from warehouse.access.selection import BOARDS_SQL, ENGLAND, Selection
 from warehouse.frame import frame
 
 SYNTHETIC_BOARD_PREFIXES = ("SYN",)
@@ -32,7 +34,7 @@ def region_label(region: str) -> str:
     return frame().labels("region").get(region, region)
 
 
-class CatalogReads(DisclosureReads):
+class CatalogReads(CubeReads):
     """Periods, boards and regions of the snapshot, and names for selections."""
 
     @reads

@@ -9,7 +9,7 @@ What a principal may see is enforced here and nowhere else:
 
 - :meth:`AccessCore.connect` gives every read a connection to what the principal sees in full
   (national: the snapshot; anyone else: a closed copy cut to the boards in scope, see
-  ``scope.py``), so any query, the study tables included, sees nothing else;
+  ``snapshot.py``), so any query, the study tables included, sees nothing else;
 - :meth:`AccessCore.controlled` is the only way past that scope: it runs a computation on the
   whole snapshot and lets out only what a disclosure control function makes of it (England
   and regional aggregates, unnamed funnel points);
@@ -23,117 +23,21 @@ import contextlib
 import functools
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import duckdb
 import polars as pl
 
-from warehouse.access.scope import scoped_cursor
+from warehouse.access.selection import BOARDS_SQL, ENGLAND, NoSnapshot, OutOfScope, Selection
+from warehouse.access.snapshot import scoped_cursor, snapshot_cursor
 from warehouse.db import snapshot_path, snapshot_version, warehouse_path
 from warehouse.disclosure import note, threshold_from_env
 from warehouse.frame import frame
 from warehouse.principal import ANALYST, Principal
 
-ENGLAND = "England"
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-class NoSnapshot(FileNotFoundError):
-    """No published snapshot yet: run ``scr build`` (or ``scr ingest``)."""
-
-
-class OutOfScope(PermissionError):
-    """A board, region or feature outside the principal's scope. The message is shown to the
-    user as it is: it names what was asked for and never a server path."""
-
-
-@dataclass(frozen=True)
-class Selection:
-    """What the user chose: None means all periods / England / all boards.
-
-    ``period`` None pools every period; ``region`` None means England (every region); a
-    region counts the reviews *coded* to it, as the study's tables do; a board takes all of
-    its reviews (its region is context only).
-    """
-
-    period: str | None = None
-    region: str | None = None
-    board: str | None = None
-
-    def params(self, *, with_period: bool = True) -> dict[str, str | None]:
-        """The SQL filter parameters; a board's reviews are taken whatever region they state."""
-        return {
-            "period": self.period if with_period else None,
-            "region": self.region if self.board is None else None,
-            "board": self.board,
-        }
-
-    def national(self) -> Selection:
-        return Selection(period=self.period)
-
-
-# Board catalog: a board's name and its region from its most recent review stating one
-# (lists of boards place each board there, as a review may have its region `not_stated`).
-BOARDS_SQL = """
-SELECT board_code,
-    arg_max(board_name, period || coalesce(incident_date::VARCHAR, ''))
-        FILTER (WHERE board_name IS NOT NULL) AS board_name,
-    coalesce(
-        arg_max(region, period || coalesce(incident_date::VARCHAR, ''))
-            FILTER (WHERE region <> 'not_stated'),
-        'not_stated') AS region,
-    count(*) AS reviews, min(period) AS first_period, max(period) AS last_period
-FROM reviews GROUP BY board_code
-"""
-
-# The selected reviews. $region filters the review's coded region (as the study's tables do),
-# or, with region_by = board, the board's catalog region (for lists of boards).
-_SEL_REVIEWS = """
-sel_reviews AS (
-    SELECT r.*, b.region AS board_region, b.board_name AS catalog_board_name
-    FROM reviews r JOIN board_catalog b USING (board_code)
-    WHERE ($period IS NULL OR r.period = $period)
-        AND ($region IS NULL OR {region_column} = $region)
-        AND ($board IS NULL OR r.board_code = $board)
-)"""
-
-
-def selection_ctes(region_by: Literal["review", "board"] = "review") -> str:
-    """``WITH board_catalog, sel_reviews``: the reviews of a selection ($period, $region,
-    $board), each with its board's catalog region and name."""
-    column = "r.region" if region_by == "review" else "b.region"
-    return f"WITH board_catalog AS ({BOARDS_SQL}),\n{_SEL_REVIEWS.format(region_column=column)}"
-
-
-# One in-memory database per published snapshot version, with the snapshot ATTACHed read-only;
-# every connection is a cursor on it. ATTACH rather than duckdb.connect(path): DuckDB shares one
-# instance per path within a process, so while any connection is open a new one would go on
-# reading the file an ingest has since replaced. Keyed on the version, a swapped-in snapshot
-# gets a new database at once; the previous version's stays for queries still running on it.
-_ATTACHED: dict[str, list[tuple[str, duckdb.DuckDBPyConnection]]] = {}
-_ATTACHED_LOCK = threading.Lock()
-_VERSIONS_KEPT = 2
-
-
-def _snapshot_cursor(snapshot: Path, version: str) -> duckdb.DuckDBPyConnection:
-    """A new connection (cursor) reading the whole of snapshot ``version``."""
-    with _ATTACHED_LOCK:
-        held = _ATTACHED.setdefault(str(snapshot), [])
-        found = [database for held_version, database in held if held_version == version]
-        if found:
-            database = found[0]
-        else:
-            database = duckdb.connect(":memory:")
-            database.execute(f"ATTACH '{snapshot}' AS wh (READ_ONLY)")
-            held.append((version, database))
-            while len(held) > _VERSIONS_KEPT:
-                held.pop(0)[1].close()
-        cursor = database.cursor()
-    cursor.execute("USE wh")  # each connection has its own default catalog
-    return cursor
 
 
 Method = TypeVar("Method", bound=Callable[..., Any])
@@ -200,8 +104,8 @@ class AccessCore:
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short-lived read-only connection to what the principal sees in full.
 
-        National: a cursor on the snapshot (see ``_snapshot_cursor``). Anyone else: a cursor
-        on the principal's closed copy of the snapshot cut to its scope (``scope.py``).
+        National: a cursor on the snapshot (see ``snapshot.py``). Anyone else: a cursor
+        on the principal's closed copy of the snapshot cut to its scope (``snapshot.py``).
         Nested uses share the outermost connection, so one data function makes one
         connection and sees one snapshot throughout.
         """
@@ -213,11 +117,11 @@ class AccessCore:
             raise NoSnapshot("no published warehouse snapshot yet: run `scr build` first")
         version = self.version()
         if self.principal.sees_everything:
-            con = _snapshot_cursor(self.snapshot, version)
+            con = snapshot_cursor(self.snapshot, version)
         else:
             key = (str(self.snapshot), version, self.principal.role, self.principal.scope_code)
             con = scoped_cursor(
-                key, lambda: _snapshot_cursor(self.snapshot, version), self.principal
+                key, lambda: snapshot_cursor(self.snapshot, version), self.principal
             )
         try:
             self._local.con, self._local.version, self._local.memo = con, version, {}
@@ -262,7 +166,7 @@ class AccessCore:
     def _whole_snapshot(self) -> Iterator[None]:
         """Within a call: read the whole snapshot (same version) until the block ends."""
         scoped, memo = self._local.con, self._local.memo
-        whole = _snapshot_cursor(self.snapshot, self._local.version)
+        whole = snapshot_cursor(self.snapshot, self._local.version)
         self._local.con, self._local.memo, self._local.whole = whole, {}, True
         try:
             yield

@@ -17,7 +17,7 @@ from typing import Literal
 
 import polars as pl
 
-from warehouse.access.connection import ENGLAND, selection_ctes
+from warehouse.access.selection import ENGLAND, selection_ctes
 
 Source = Literal["reviews", "children", "recommendations"]
 Polarity = Literal["higher", "lower", "none"]

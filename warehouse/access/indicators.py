@@ -14,7 +14,7 @@ from dataclasses import replace
 import polars as pl
 
 from warehouse.access.catalog import CatalogReads, region_label
-from warehouse.access.connection import ENGLAND, Selection, reads
+from warehouse.access.connection import reads
 from warehouse.access.definitions import (
     ALL_PERIODS,
     INDICATORS,
@@ -26,6 +26,7 @@ from warehouse.access.definitions import (
     to_long,
 )
 from warehouse.access.disclosure import mask_indicators
+from warehouse.access.selection import ENGLAND, Selection
 
 __all__ = ["INDICATORS", "INDICATORS_BY_KEY", "SHARE_INDICATORS", "SIDE_BY_SIDE"]
 NO_BOARDS_FOR_THE_PUBLIC = "figures for single boards are not shown without signing in"

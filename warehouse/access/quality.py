@@ -5,7 +5,8 @@ from __future__ import annotations
 import polars as pl
 
 from warehouse.access.catalog import CatalogReads
-from warehouse.access.connection import Selection, reads
+from warehouse.access.connection import reads
+from warehouse.access.selection import Selection
 
 # Completeness fields of the data-quality mart (warehouse/sql/marts/data_quality.sql), labelled.
 QUALITY_FIELDS: dict[str, str] = {

@@ -13,15 +13,11 @@ from typing import Any
 import polars as pl
 
 from warehouse.access.catalog import CatalogReads, with_code_labels
-from warehouse.access.connection import ENGLAND, Selection, reads, selection_ctes
+from warehouse.access.connection import reads
+from warehouse.access.cube import OTHER_FOCUS, focus_codes, focus_column
 from warehouse.access.definitions import ALL_PERIODS
-from warehouse.access.disclosure import (
-    OTHER_FOCUS,
-    focus_codes,
-    focus_column,
-    is_hidden,
-    protect_table,
-)
+from warehouse.access.disclosure import is_hidden, protect_table
+from warehouse.access.selection import ENGLAND, Selection, selection_ctes
 from warehouse.disclosure import Constraint
 
 NO_TEXT_FOR_THE_PUBLIC = "recommendation text is not shown without signing in"

@@ -12,7 +12,8 @@ from typing import Any
 import polars as pl
 
 from warehouse.access.catalog import CatalogReads
-from warehouse.access.connection import Selection, reads
+from warehouse.access.connection import reads
+from warehouse.access.selection import Selection
 
 
 class StudyTableReads(CatalogReads):

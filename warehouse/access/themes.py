@@ -14,9 +14,11 @@ from itertools import combinations
 import polars as pl
 
 from warehouse.access.catalog import CatalogReads
-from warehouse.access.connection import ENGLAND, Selection, reads, selection_ctes
+from warehouse.access.connection import reads
+from warehouse.access.cube import theme_column
 from warehouse.access.definitions import ALL_PERIODS, THEME_ANSWERS, THEME_SHORT, THEMES
-from warehouse.access.disclosure import is_hidden, protect_table, theme_column
+from warehouse.access.disclosure import is_hidden, protect_table
+from warehouse.access.selection import ENGLAND, Selection, selection_ctes
 from warehouse.disclosure import Constraint
 
 __all__ = ["THEMES", "THEME_SHORT"]

@@ -1,4 +1,5 @@
-"""What each principal's connections hold: a private copy of the snapshot cut to its scope.
+"""The databases every connection is a cursor on: the snapshot itself (a national principal,
+and the controlled reads beyond a scope), and each other principal's copy cut to its scope.
 
 A national principal reads the snapshot itself. Every other principal reads an in-memory
 database built once per snapshot version and scope, holding a copy of every table of the
@@ -22,6 +23,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 
 import duckdb
 
@@ -150,6 +152,34 @@ def build_scoped_database(
         database.close()
         raise
     return database
+
+
+# One in-memory database per published snapshot version, with the snapshot ATTACHed read-only;
+# every connection is a cursor on it. ATTACH rather than duckdb.connect(path): DuckDB shares one
+# instance per path within a process, so while any connection is open a new one would go on
+# reading the file an ingest has since replaced. Keyed on the version, a swapped-in snapshot
+# gets a new database at once; the previous version's stays for queries still running on it.
+_ATTACHED: dict[str, list[tuple[str, duckdb.DuckDBPyConnection]]] = {}
+_ATTACHED_LOCK = threading.Lock()
+_VERSIONS_KEPT = 2
+
+
+def snapshot_cursor(snapshot: Path, version: str) -> duckdb.DuckDBPyConnection:
+    """A new connection (cursor) reading the whole of snapshot ``version``."""
+    with _ATTACHED_LOCK:
+        held = _ATTACHED.setdefault(str(snapshot), [])
+        found = [database for held_version, database in held if held_version == version]
+        if found:
+            database = found[0]
+        else:
+            database = duckdb.connect(":memory:")
+            database.execute(f"ATTACH '{snapshot}' AS wh (READ_ONLY)")
+            held.append((version, database))
+            while len(held) > _VERSIONS_KEPT:
+                held.pop(0)[1].close()
+        cursor = database.cursor()
+    cursor.execute("USE wh")  # each connection has its own default catalog
+    return cursor
 
 
 ScopeKey = tuple[str, str, str, str | None]  # snapshot, version, role, scope code
