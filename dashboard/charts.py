@@ -8,6 +8,8 @@ import polars as pl
 
 # The selection in a strong blue, its region in orange, England in grey: the same everywhere.
 SERIES_COLOURS = ["#1f5fa8", "#e07b00", "#7f7f7f"]
+# A board outside the viewer's scope is a point without a name (never in a tooltip either).
+UNNAMED_BOARD = "another board (not named)"
 BAND_COLOURS = {
     "within 95% limits": "#9ecae1",
     "between 95% and 99.8% limits": "#f4a259",
@@ -19,8 +21,10 @@ def trend_grid(
     data: pl.DataFrame, columns: int = 3, height: int = 130, width: int = 220
 ) -> alt.FacetChart:
     """Small multiples: one panel per indicator (``title``), a line per ``series`` across
-    ``period``; expects columns period, title, series, series_order, shown, text."""
+    ``period``; expects columns period, title, series, series_order, shown, text. A hidden
+    figure (``shown`` null) is no point: the line skips it."""
     named = data.select("series", "series_order").unique().sort("series_order")
+    data = data.filter(pl.col("shown").is_not_null())
     series = named["series"].to_list()
     # Colour by role (selection, region, England), so England is grey on every page.
     colours = [SERIES_COLOURS[min(o, 2)] for o in named["series_order"].to_list()]
@@ -55,7 +59,8 @@ def trend_grid(
 
 def funnel_chart(boards: pl.DataFrame, limits: pl.DataFrame, title: str) -> alt.LayerChart:
     """Boards' proportions against their number of cases, with England's line and the 95%
-    and 99.8% control limits; the selected board ringed and labelled."""
+    and 99.8% control limits; the selected board ringed and labelled. A board without a name
+    (outside the viewer's scope) is an unnamed point; a point without a value is not drawn."""
     limit_long = limits.unpivot(
         index="n",
         on=["lower_95", "upper_95", "lower_998", "upper_998"],
@@ -88,9 +93,11 @@ def funnel_chart(boards: pl.DataFrame, limits: pl.DataFrame, title: str) -> alt.
         .mark_rule(color="#222222", strokeWidth=1.5)
         .encode(y="england:Q", tooltip=[alt.Tooltip("england:Q", title="England %", format=".1f")])
     )
-    points_data = boards.with_columns(
+    points_data = boards.filter(pl.col("value").is_not_null()).with_columns(
         (pl.col("value") * 100).alias("percent"),
         pl.format("{} of {}", pl.col("k"), pl.col("n")).alias("counts"),
+        pl.col("board_name").fill_null(UNNAMED_BOARD),
+        pl.col("region_label").fill_null("–"),
     )
     points = (
         alt.Chart(points_data)
@@ -199,15 +206,25 @@ def stacked_share(
     value: str,
     x_title: str,
     colour_title: str,
+    text: str = "text",
 ) -> alt.Chart:
-    """A 100% stacked bar per ``x`` (e.g. period), segments in code-list ``order``."""
+    """A stacked bar of shares (``value``, proportions of each ``x``, e.g. period) per ``x``,
+    segments in code-list ``order``, each with its ``text`` (the count) in the tooltip. A
+    hidden share (null) is no segment: the bar stops short of 100% by what is hidden."""
     domain = data.sort(order)[colour].unique(maintain_order=True).to_list()
+    data = data.filter(pl.col(value).is_not_null())
     return (
         alt.Chart(data)
         .mark_bar()
         .encode(
             x=alt.X(f"{x}:O", title=x_title, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y(f"sum({value}):Q", stack="normalize", title="Share", axis=alt.Axis(format="%")),
+            y=alt.Y(
+                f"{value}:Q",
+                stack="zero",
+                title="Share",
+                axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
             color=alt.Color(
                 f"{colour}:N",
                 title=colour_title,
@@ -219,7 +236,8 @@ def stacked_share(
             tooltip=[
                 alt.Tooltip(f"{x}:O", title=x_title),
                 alt.Tooltip(f"{colour}:N", title=colour_title),
-                alt.Tooltip(f"sum({value}):Q", title="Number"),
+                alt.Tooltip(f"{text}:N", title="Number"),
+                alt.Tooltip(f"{value}:Q", title="Share", format=".0%"),
             ],
         )
         .properties(height=360)
@@ -270,12 +288,13 @@ def heatmap(
 
 
 def hbar(data: pl.DataFrame, y: str, x: str, text: str, x_title: str) -> alt.LayerChart:
-    """Horizontal bars in the frame's order, each labelled with ``text``."""
+    """Horizontal bars in the frame's order, each labelled with ``text``. A hidden value (null)
+    has no bar, and its label (c) sits at the axis, so it never reads as an empty bar."""
+    data = data.with_columns(pl.col(x).fill_null(0).alias("_label_at"))
     base = alt.Chart(data).encode(
         y=alt.Y(f"{y}:N", title=None, sort=None, axis=alt.Axis(labelLimit=360)),
-        x=alt.X(f"{x}:Q", title=x_title),
     )
     return alt.layer(
-        base.mark_bar(color="#1f5fa8"),
-        base.mark_text(align="left", dx=4).encode(text=f"{text}:N"),
+        base.mark_bar(color="#1f5fa8").encode(x=alt.X(f"{x}:Q", title=x_title)),
+        base.mark_text(align="left", dx=4).encode(x="_label_at:Q", text=f"{text}:N"),
     ).properties(height=alt.Step(28))

@@ -17,6 +17,7 @@ from dashboard import auth, state
 from dashboard.state import CachedAccess
 from warehouse import audit
 from warehouse.access import INDICATORS_BY_KEY, OutOfScope, Selection
+from warehouse.disclosure import SYMBOL
 from warehouse.principal import Principal
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark, and escaped it is
@@ -105,19 +106,26 @@ def synthetic_banner(access: CachedAccess) -> None:
             "none of it describes a real serious case review.",
             icon=":material/science:",
         )
-    elif info["synthetic"]:
+    elif info["synthetic"] or info["synthetic"] is None:
+        # (a count the viewer may not see is None: the warning stays, without it)
+        counts = (
+            f"{info['synthetic']} of {info['reviews']} reviews come"
+            if info["synthetic"] is not None and info["reviews"] is not None
+            else "Some reviews come"
+        )
         st.warning(
-            f"**Includes synthetic sample data:** {info['synthetic']} of {info['reviews']} "
-            "reviews come from the synthetic sample boards (codes SYN...), not real reviews.",
+            f"**Includes synthetic sample data:** {counts} from the synthetic sample boards "
+            "(codes SYN...), not real reviews.",
             icon=":material/science:",
         )
 
 
 def snapshot_caption(access: CachedAccess) -> None:
     info = access.provenance()
+    reviews = f", {info['reviews']:,} reviews" if info["reviews"] is not None else ""
     st.sidebar.caption(
-        f"Published snapshot of {info['published']:%d %b %Y %H:%M} UTC, "
-        f"{info['reviews']:,} reviews. Figures refresh when a new snapshot is published."
+        f"Published snapshot of {info['published']:%d %b %Y %H:%M} UTC{reviews}. "
+        "Figures refresh when a new snapshot is published."
     )
 
 
@@ -151,10 +159,11 @@ def pct(value: float | None, digits: int = 0) -> str:
     return f"{100 * value:.{digits}f}%"
 
 
-def fmt_indicator(key: str, value: float | None) -> str:
-    """An indicator's value as people read it: 29%, 11 months, 16.3, 1,234."""
+def fmt_indicator(key: str, value: float | None, suppressed: bool = False) -> str:
+    """An indicator's value as people read it: 29%, 11 months, 16.3, 1,234; ``c`` when the
+    read layer hid it (a suppressed row's missing value), a dash when there is none."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
+        return SYMBOL if suppressed else "–"
     kind = INDICATORS_BY_KEY[key].kind
     if kind == "share":
         return pct(value)
@@ -182,6 +191,70 @@ def delta_text(key: str, value: float | None, previous: float | None) -> str | N
     if kind == "count":
         return f"{value - previous:+,.0f}"
     return f"{value - previous:+.1f}"
+
+
+# --- hidden figures (disclosure control) ------------------------------------------------
+# The read layer returns a hidden figure as null on a row whose ``suppressed`` is True. It is
+# shown as c, never as a blank (which reads as zero or as missing), and the note explaining c
+# is shown wherever one appears.
+
+
+def any_hidden(*frames: pl.DataFrame) -> bool:
+    """Whether any of these frames has a figure hidden by disclosure control."""
+    return any(
+        "suppressed" in f.columns and bool(f["suppressed"].fill_null(False).any()) for f in frames
+    )
+
+
+def disclosure_note(access: CachedAccess, *frames: pl.DataFrame) -> None:
+    """The note explaining c, under a table or chart whose frames hide a figure."""
+    note = access.disclosure_note()
+    if note and any_hidden(*frames):
+        st.caption(note)
+
+
+def figure_text(column: str, kind: str, flag: str = "suppressed") -> pl.Expr:
+    """``column`` as text: c where hidden (null on a row whose ``flag`` is True), a dash where
+    there is no figure, else formatted by ``kind`` (pct: a proportion as 29%; int; dec)."""
+    value = pl.col(column)
+    if kind == "pct":
+        text = pl.format("{}%", (value * 100).round(0).cast(pl.Int64))
+    elif kind == "dec":
+        text = value.round(1).cast(pl.String)
+    else:
+        text = value.round(0).cast(pl.Int64).cast(pl.String)
+    hidden = value.is_null() & pl.col(flag).fill_null(False)
+    return (
+        pl.when(hidden)
+        .then(pl.lit(SYMBOL))
+        .when(value.is_null())
+        .then(pl.lit("–"))
+        .otherwise(text)
+        .alias(column)
+    )
+
+
+def figure_columns(
+    df: pl.DataFrame, specs: dict[str, tuple[str, str, str | None]]
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """The frame and its column_config for the figure columns ``specs`` (name: label, kind
+    pct/int/dec, help). Numbers as they are when nothing is hidden; otherwise every figure
+    column as text, so a hidden one shows c. ``pct`` columns hold proportions."""
+    if not any_hidden(df):
+        formats = {"pct": "%.0f%%", "int": "%d", "dec": "%.1f"}
+        shown = df.with_columns(
+            (pl.col(c) * 100).alias(c) for c, (_, kind, _) in specs.items() if kind == "pct"
+        )
+        config = {
+            c: st.column_config.NumberColumn(label, format=formats[kind], help=help)
+            for c, (label, kind, help) in specs.items()
+        }
+        return shown, config
+    shown = df.with_columns(figure_text(c, kind) for c, (_, kind, _) in specs.items())
+    config = {
+        c: st.column_config.TextColumn(label, help=help) for c, (label, kind, help) in specs.items()
+    }
+    return shown, config
 
 
 def empty_note(what: str = "reviews") -> None:
@@ -237,8 +310,11 @@ def trend_frame(trends: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
         pl.struct("indicator", "value")
         .map_elements(lambda r: display_value(r["indicator"], r["value"]), return_dtype=pl.Float64)
         .alias("shown"),
-        pl.struct("indicator", "value")
-        .map_elements(lambda r: fmt_indicator(r["indicator"], r["value"]), return_dtype=pl.String)
+        pl.struct("indicator", "value", "suppressed")
+        .map_elements(
+            lambda r: fmt_indicator(r["indicator"], r["value"], bool(r["suppressed"])),
+            return_dtype=pl.String,
+        )
         .alias("text"),
         pl.col("indicator").replace_strict(order).alias("order"),
         pl.col("indicator").replace_strict(titles).alias("title"),

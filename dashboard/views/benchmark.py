@@ -43,6 +43,12 @@ else:
     if n_reviews == 0:
         ui.empty_note("reviews for this board")
     else:
+        hidden = ui.any_hidden(bench)
+        figure = (
+            st.column_config.TextColumn
+            if hidden
+            else lambda label=None: st.column_config.NumberColumn(label, format="%.0f%%")
+        )
         table = bench.with_columns(
             pl.format(
                 "{} ({} of {})",
@@ -55,8 +61,20 @@ else:
                 pl.col("ci_low").map_elements(ui.pct, return_dtype=pl.String),
                 pl.col("ci_high").map_elements(ui.pct, return_dtype=pl.String),
             ).alias("95% interval"),
-            (pl.col("region_value") * 100).alias("Region"),
-            (pl.col("england_value") * 100).alias(access.comparator_label),
+            # Region and England are under disclosure control: a hidden value reads c.
+            *(
+                (
+                    ui.figure_text("region_value", "pct", "region_suppressed").alias("Region"),
+                    ui.figure_text("england_value", "pct", "england_suppressed").alias(
+                        access.comparator_label
+                    ),
+                )
+                if hidden
+                else (
+                    (pl.col("region_value") * 100).alias("Region"),
+                    (pl.col("england_value") * 100).alias(access.comparator_label),
+                )
+            ),
             pl.col("comparison").alias(f"Compared with {access.comparator_label}"),
         ).with_columns(
             pl.when(pl.col("board_n") == 0)
@@ -78,13 +96,12 @@ else:
                 f"Compared with {access.comparator_label}",
             ),
             column_config={
-                "Region": st.column_config.NumberColumn(
-                    f"Region ({region_label})" if region_label else "Region", format="%.0f%%"
-                ),
-                access.comparator_label: st.column_config.NumberColumn(format="%.0f%%"),
+                "Region": figure(f"Region ({region_label})" if region_label else "Region"),
+                access.comparator_label: figure(access.comparator_label),
             },
         )
         st.altair_chart(charts.benchmark_chart(bench, board_label, region_label), width="stretch")
+        ui.disclosure_note(access, bench)
     st.caption(
         "**Method.** Each board proportion has a Wilson score 95% confidence interval. "
         "*Compared with England* follows the single-overlap convention of the public-health "
@@ -111,29 +128,47 @@ with ui.unless_refused():
         help="Which proportion to plot for every board.",
     )
     funnel = access.funnel(sel, indicator)
+    # Boards outside the viewer's scope come unnamed; a hidden point has no value and is not
+    # plotted (it is counted in the caption, with the note).
+    plotted = funnel.filter(pl.col("value").is_not_null() & pl.col("n").is_not_null())
+    not_plotted = funnel.height - plotted.height
     if funnel.is_empty():
         ui.empty_note()
+    elif funnel["england"][0] is None:
+        st.info(
+            f"{access.comparator_label}'s value for this proportion is hidden ({ui.SYMBOL}) in "
+            "this selection, so the funnel cannot be drawn. Choose another period or "
+            "proportion.",
+            icon=":material/visibility_off:",
+        )
+        ui.disclosure_note(access, funnel)
     else:
         england = float(funnel["england"][0])
-        limits = funnel_limits(england, int(funnel["n"].max() or 1))
+        limits = funnel_limits(england, int(plotted["n"].max() or 1))
         st.altair_chart(
-            charts.funnel_chart(funnel, limits, INDICATORS_BY_KEY[indicator].label),
+            charts.funnel_chart(plotted, limits, INDICATORS_BY_KEY[indicator].label),
             width="stretch",
         )
-        outside = funnel.filter(pl.col("band") != "within 95% limits")
+        outside = plotted.filter(pl.col("band") != "within 95% limits")
+        hidden_points = (
+            f" {not_plotted} more are not plotted: their figures are hidden ({ui.SYMBOL})."
+            if not_plotted
+            else ""
+        )
         st.caption(
-            f"{funnel.height} boards with at least one case; England {ui.pct(england)}. "
+            f"{plotted.height} boards with at least one case; England {ui.pct(england)}. "
             "Dashed lines: 95% control limits; solid lines: 99.8%. The limits are England's "
             "value ± z·√(p(1−p)/n), which is exactly where a board's Wilson interval stops "
             "containing England's value, so a point outside the 95% funnel is a board marked "
             f"Higher/Lower (or Better/Worse) above. {outside.height} boards lie outside the 95% "
-            "limits; with this many boards, about 1 in 20 would by chance alone."
+            "limits; with this many boards, about 1 in 20 would by chance alone." + hidden_points
         )
+        ui.disclosure_note(access, funnel)
         if outside.height:
             with st.expander(f"Boards outside the 95% limits ({outside.height})"):
                 ui.table(
                     outside.select(
-                        pl.col("board_name").alias("Board"),
+                        pl.col("board_name").fill_null(charts.UNNAMED_BOARD).alias("Board"),
                         pl.col("region_label").alias("Region"),
                         pl.col("k").alias("Cases"),
                         pl.col("n").alias("Of"),

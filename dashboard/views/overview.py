@@ -15,6 +15,7 @@ ui.page_header("National overview", access, sel, "headline indicators and their 
 headline = access.headline(sel)
 trends = access.trends(sel)
 if headline.is_empty() or headline.filter(pl.col("indicator") == "reviews")["value"][0] == 0:
+    # (a hidden number of reviews is None, not 0: some reviews, too few to show)
     ui.empty_note()
     st.stop()
 
@@ -47,13 +48,17 @@ for group, keys in GROUPS:
         ind = INDICATORS_BY_KEY[key]
         row = values[key]
         series = own.filter(pl.col("indicator") == key).sort("period")
-        spark = [ui.display_value(key, v) or 0.0 for v in series["value"].to_list()]
+        # A hidden period is left out of the small line, never drawn as zero.
+        spark = [ui.display_value(key, v) for v in series["value"].drop_nulls().to_list()]
+        hidden = bool(row["suppressed"]) and row["value"] is None
         detail = ""
-        if ind.kind == "share":
+        if hidden:
+            detail = f" ({ui.SYMBOL}: hidden, see the note below)"
+        elif ind.kind == "share":
             detail = f" ({row['numerator']:.0f} of {row['denominator']} {ind.unit})"
         elif ind.kind in ("median", "mean"):
             detail = f" (of {row['denominator']} {ind.unit})"
-        value = ui.fmt_indicator(key, row["value"])
+        value = ui.fmt_indicator(key, row["value"], bool(row["suppressed"]))
         if ind.kind == "median":  # the unit is in the label; keep the tile's number short
             value = value.replace(" months", "")
         column.metric(
@@ -66,6 +71,7 @@ for group, keys in GROUPS:
             chart_data=spark if len(spark) > 1 else None,
             chart_type="line",
         )
+ui.disclosure_note(access, headline, own)
 
 st.subheader("Trends by period")
 comparators = trends["series"].unique(maintain_order=True).to_list()
@@ -81,6 +87,7 @@ else:
     )
 plot = ui.trend_frame(trends, [ind.key for ind in INDICATORS])
 st.altair_chart(charts.trend_grid(plot, columns=4, width=200), width="stretch")
+ui.disclosure_note(access, plot)
 if "2001-03" in set(plot["period"]):
     st.caption(
         "2001-03 holds the study's 40 reviews, the reports it received (about 180 were "
@@ -95,4 +102,5 @@ with st.expander("The figures as a table"):
         .drop("order")
     )
     ui.table(table)
+    ui.disclosure_note(access, plot.filter(pl.col("series_order") == 0))
     st.caption("Definitions: " + " ".join(f"**{i.label}**: {i.definition}" for i in INDICATORS))

@@ -25,30 +25,47 @@ with left:
     st.subheader("Focus mix by period")
     st.altair_chart(
         charts.stacked_share(
-            focus, "period", "focus_label", "focus_order", "recommendations", "Period", "Focus"
+            focus.with_columns(ui.figure_text("recommendations", "int").alias("text")),
+            "period",
+            "focus_label",
+            "focus_order",
+            "share",
+            "Period",
+            "Focus",
         ),
         width="stretch",
     )
+    ui.disclosure_note(access, focus)
 with right:
     current = focus.filter(pl.col("period") == sel.period) if sel.period else focus
-    table = (
-        current.group_by("focus_label", "focus_order")
-        .agg(pl.col("recommendations").sum())
-        .with_columns(
-            (100 * pl.col("recommendations") / pl.col("recommendations").sum()).alias("share")
-        )
-        .sort("recommendations", "focus_order", descending=[True, False])
+    # A pooled count is known only when every period's is: one hidden period hides the sum.
+    table = current.group_by("focus_label", "focus_order").agg(
+        pl.when(pl.col("recommendations").is_null().any())
+        .then(None)
+        .otherwise(pl.col("recommendations").sum())
+        .alias("recommendations"),
+        pl.col("suppressed").any(),
     )
-    total = int(table["recommendations"].sum())
-    st.subheader(f"{ui.plain(sel.period or 'All periods')}: {total:,} recommendations")
+    if ui.any_hidden(table):
+        # The whole is the selection's count of recommendations (itself perhaps hidden).
+        headline = access.headline(sel).filter(pl.col("indicator") == "recs_per_review")
+        total = headline["numerator"][0] if headline.height else None
+    else:
+        total = table["recommendations"].sum()
+    table = table.with_columns(
+        (pl.col("recommendations") / total if total else pl.lit(None, pl.Float64)).alias("share")
+    ).sort("recommendations", "focus_order", descending=[True, False], nulls_last=True)
+    how_many = f"{int(total):,}" if total is not None else ui.SYMBOL
+    st.subheader(f"{ui.plain(sel.period or 'All periods')}: {how_many} recommendations")
+    shown, figures = ui.figure_columns(
+        table.select("focus_label", "recommendations", "share", "suppressed"),
+        {"recommendations": ("Number", "int", None), "share": ("%", "pct", None)},
+    )
     ui.table(
-        table.select("focus_label", "recommendations", "share"),
-        column_config=ui.column_formats(
-            focus_label=("Focus", "text"),
-            recommendations=("Number", "int"),
-            share=("%", "pct"),
-        ),
+        shown.drop("suppressed"),
+        column_config=ui.column_formats(focus_label=("Focus", "text")) | figures,
     )
+    ui.disclosure_note(access, table)
 
 st.subheader(f"By agency, {ui.plain(sel.period or 'all periods')}")
 agency = access.recommendation_agency_focus(sel)
@@ -57,9 +74,12 @@ if agency.is_empty():
 else:
     focus_order = agency.sort("focus_order")["focus_label"].unique(maintain_order=True).to_list()
     agency_order = agency.sort("agency_order")["agency_label"].unique(maintain_order=True).to_list()
+    # The read layer gives each cell's share of its agency's recommendations (null when
+    # hidden): a hidden cell is left blank and labelled c.
     cells = agency.with_columns(
-        (pl.col("recommendations") / pl.col("recommendations").sum().over("agency")).alias("share"),
-    ).with_columns(pl.col("recommendations").cast(pl.String).alias("text"))
+        pl.col("agency_share").alias("share"),
+        ui.figure_text("recommendations", "int").alias("text"),
+    )
     st.caption(
         "Number of recommendations addressed to each agency (columns), by focus; the "
         "shading is the share of that agency's recommendations."

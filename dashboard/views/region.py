@@ -26,17 +26,34 @@ if region is None:
     )
     long = access.indicators(Selection(period=sel.period), ("region",))
     regions = access.regions()
-    wide = (
-        long.with_columns(
-            pl.struct("indicator", "value")
-            .map_elements(
-                lambda r: ui.display_value(r["indicator"], r["value"]), return_dtype=pl.Float64
-            )
-            .alias("shown")
+    hidden = ui.any_hidden(long)
+    # Numbers when nothing is hidden; otherwise text, so a hidden figure reads c.
+    cells = long.with_columns(
+        pl.struct("indicator", "value")
+        .map_elements(
+            lambda r: ui.display_value(r["indicator"], r["value"]), return_dtype=pl.Float64
         )
-        .pivot(on="indicator", index="region", values="shown", aggregate_function="first")
+        .alias("shown"),
+        pl.struct("indicator", "value", "suppressed")
+        .map_elements(
+            lambda r: ui.fmt_indicator(r["indicator"], r["value"], bool(r["suppressed"])),
+            return_dtype=pl.String,
+        )
+        .alias("text"),
+    )
+    reviews = long.filter(pl.col("indicator") == "reviews").select(
+        "region", pl.col("value").alias("_reviews")
+    )
+    wide = (
+        cells.pivot(
+            on="indicator",
+            index="region",
+            values="text" if hidden else "shown",
+            aggregate_function="first",
+        )
         .join(regions.select("region", "label", pl.col("boards")), on="region", how="inner")
-        .sort("reviews", descending=True)
+        .join(reviews, on="region", how="left")
+        .sort("_reviews", descending=True, nulls_last=True)
     )
     keys = [i.key for i in INDICATORS if i.key in wide.columns]
     ui.table(
@@ -48,14 +65,23 @@ if region is None:
             ),
         }
         | {
-            i.key: st.column_config.NumberColumn(
-                i.label + (" %" if i.kind == "share" else ""),
-                format="%.0f%%" if i.kind == "share" else ("%.1f" if i.kind != "count" else "%d"),
-                help=i.definition,
+            i.key: (
+                st.column_config.TextColumn(
+                    i.label + (" %" if i.kind == "share" else ""), help=i.definition
+                )
+                if hidden
+                else st.column_config.NumberColumn(
+                    i.label + (" %" if i.kind == "share" else ""),
+                    format="%.0f%%"
+                    if i.kind == "share"
+                    else ("%.1f" if i.kind != "count" else "%d"),
+                    help=i.definition,
+                )
             )
             for i in INDICATORS
         },
     )
+    ui.disclosure_note(access, long)
     st.caption(
         "Reviews count in the region they are coded to (as in the study's Table 10); "
         "reviews with region not stated appear only in England's figures."
@@ -89,30 +115,35 @@ st.caption(
     "lot from one period to the next: read the trend, not one point."
 )
 st.altair_chart(charts.trend_grid(plot, columns=3, width=300), width="stretch")
+ui.disclosure_note(access, plot)
 
 st.subheader(f"Boards in {ui.plain(label)}, {ui.plain(sel.period or 'all periods')}")
 with ui.unless_refused():
     side = access.boards_side_by_side(region_sel)
-    st.caption(
-        f"{side.height} boards whose most recent stated region is {ui.plain(label)}; "
-        f"{side.filter(pl.col('reviews') == 0).height} had no review in the selection. "
-        "Shares are of each board's own children or reviews, so a board with one review shows "
-        "0% or 100%."
-    )
-    ui.table(
-        side.drop("region_label"),
-        column_config={
-            "board_code": "Code",
-            "board_name": "Board",
-            "reviews": st.column_config.NumberColumn("Reviews", format="%d"),
-            "children": st.column_config.NumberColumn("Children", format="%d"),
-        }
-        | {
-            k: st.column_config.NumberColumn(
-                INDICATORS_BY_KEY[k].label + (" %" if INDICATORS_BY_KEY[k].kind == "share" else ""),
-                format="%.0f%%" if INDICATORS_BY_KEY[k].kind == "share" else "%.1f",
-                help=INDICATORS_BY_KEY[k].definition,
-            )
-            for k in SIDE_BY_SIDE
-        },
-    )
+    if side.is_empty():
+        st.caption("None of this region's boards is in your view: only its figures as a whole.")
+    else:
+        st.caption(
+            f"{side.height} boards whose most recent stated region is {ui.plain(label)}; "
+            f"{side.filter(pl.col('reviews') == 0).height} had no review in the selection. "
+            "Shares are of each board's own children or reviews, so a board with one review shows "
+            "0% or 100%."
+        )
+        ui.table(
+            side.drop("region_label"),
+            column_config={
+                "board_code": "Code",
+                "board_name": "Board",
+                "reviews": st.column_config.NumberColumn("Reviews", format="%d"),
+                "children": st.column_config.NumberColumn("Children", format="%d"),
+            }
+            | {
+                k: st.column_config.NumberColumn(
+                    INDICATORS_BY_KEY[k].label
+                    + (" %" if INDICATORS_BY_KEY[k].kind == "share" else ""),
+                    format="%.0f%%" if INDICATORS_BY_KEY[k].kind == "share" else "%.1f",
+                    help=INDICATORS_BY_KEY[k].definition,
+                )
+                for k in SIDE_BY_SIDE
+            },
+        )

@@ -27,11 +27,13 @@ st.caption(
 )
 
 current = themes.filter(pl.col("period") == sel.period) if sel.period else themes
+# A pooled count is known only when every period's is: one hidden period hides the sum.
 totals = current.group_by("theme", "label").agg(
-    pl.col("yes").sum(),
-    pl.col("children").sum(),
-    pl.col("not_stated").sum(),
-    pl.col("blank").sum(),
+    *(
+        pl.when(pl.col(c).is_null().any()).then(None).otherwise(pl.col(c).sum()).alias(c)
+        for c in ("yes", "children", "not_stated", "blank")
+    ),
+    pl.col("suppressed").any(),
 )
 order = [key for key, _ in THEMES]
 columns = st.columns(len(THEMES))
@@ -40,18 +42,22 @@ for i, key in enumerate(order):
     if row.is_empty():
         continue
     r = row.row(0, named=True)
-    series = themes.filter(pl.col("theme") == key).sort("period")
+    series = themes.filter(pl.col("theme") == key).sort("period")["share"].drop_nulls()
+    known = r["yes"] is not None and r["children"] is not None
+    counts = {c: ui.SYMBOL if r[c] is None else r[c] for c in ("yes", "not_stated", "blank")}
     columns[i].metric(
         r["label"],
-        ui.pct(r["yes"] / r["children"] if r["children"] else None),
-        help=f"{r['yes']} of {r['children']} children coded yes; {r['not_stated']} not "
-        f"stated, {r['blank']} blank.",
+        ui.pct(r["yes"] / r["children"] if r["children"] else None) if known else ui.SYMBOL,
+        help=f"{counts['yes']} of {r['children'] if known else ui.SYMBOL} children coded yes; "
+        f"{counts['not_stated']} not stated, {counts['blank']} blank.",
         border=True,
-        chart_data=(series["share"] * 100).to_list() if series.height > 1 else None,
+        chart_data=(series * 100).to_list() if series.len() > 1 else None,
     )
+ui.disclosure_note(access, current)
 
 st.subheader("How common, by period")
-trend = themes.with_columns(
+# A hidden share is no point on the line (the note below says why).
+trend = themes.filter(pl.col("share").is_not_null()).with_columns(
     (pl.col("share") * 100).alias("percent"),
     pl.format("{} of {}", pl.col("yes"), pl.col("children")).alias("counts"),
 )
@@ -77,10 +83,11 @@ line = (
     .properties(height=300)
 )
 st.altair_chart(line, width="stretch")
+ui.disclosure_note(access, themes)
 
 pairs = access.theme_pairs(sel)
 combos = access.theme_combinations(sel)
-kids = int(combos["children"].sum())
+numbers = access.theme_numbers(sel)
 left, right = st.columns([3, 2])
 with left:
     st.subheader("How often together")
@@ -90,10 +97,14 @@ with left:
         "are the parents'."
     )
     shorts = list(THEME_SHORT.values())
+    # A hidden cell is left blank and labelled c.
     cells = pairs.with_columns(
-        pl.format(
-            "{}% ({})", (pl.col("share") * 100).round(0).cast(pl.Int64), pl.col("both")
-        ).alias("text")
+        pl.when(pl.col("share").is_null() | pl.col("both").is_null())
+        .then(pl.lit(ui.SYMBOL))
+        .otherwise(
+            pl.format("{}% ({})", (pl.col("share") * 100).round(0).cast(pl.Int64), pl.col("both"))
+        )
+        .alias("text")
     )
     st.altair_chart(
         charts.heatmap(
@@ -109,35 +120,43 @@ with left:
         ),
         width="stretch",
     )
+    ui.disclosure_note(access, pairs)
 with right:
     st.subheader("How many at once")
-    counts = (
-        combos.group_by("circumstances")
-        .agg(pl.col("children").sum())
-        .sort("circumstances")
+    bars = (
+        numbers.filter(pl.col("number") != "2+")
         .with_columns(
-            pl.col("circumstances").cast(pl.String).alias("number"),
-            pl.format(
-                "{} ({}%)",
-                pl.col("children"),
-                (100 * pl.col("children") / max(kids, 1)).round(0).cast(pl.Int64),
-            ).alias("text"),
+            pl.when(pl.col("children").is_null())
+            .then(pl.lit(ui.SYMBOL))
+            .otherwise(
+                pl.format(
+                    "{} ({}%)", pl.col("children"), (100 * pl.col("share")).round(0).cast(pl.Int64)
+                )
+            )
+            .alias("text")
         )
+        .sort("number")
     )
-    two_plus = int(combos.filter(pl.col("circumstances") >= 2)["children"].sum())
-    st.caption(
-        f"Children by how many of the four circumstances are coded 'yes': {two_plus} of {kids} "
-        f"({ui.pct(two_plus / kids if kids else None)}) have two or more."
-    )
-    st.altair_chart(charts.hbar(counts, "number", "children", "text", "Children"), width="stretch")
+    two_plus = numbers.filter(pl.col("number") == "2+").row(0, named=True)
+    if two_plus["children"] is None:
+        how_many = f"the number with two or more is hidden ({ui.SYMBOL})."
+    else:
+        how_many = f"{two_plus['children']} ({ui.pct(two_plus['share'])}) have two or more."
+    st.caption(f"Children by how many of the four circumstances are coded 'yes': {how_many}")
+    st.altair_chart(charts.hbar(bars, "number", "children", "text", "Children"), width="stretch")
+    ui.disclosure_note(access, numbers)
 
 st.subheader("The commonest combinations")
+shown, figures = ui.figure_columns(
+    combos.head(12),
+    {"children": ("Children", "int", None), "share": ("% of children", "pct", None)},
+)
 ui.table(
-    combos.head(12).with_columns((100 * pl.col("share")).alias("share")),
+    shown.drop("suppressed"),
     ui.column_formats(
         combination=("Circumstances coded 'yes'", "text"),
         circumstances=("How many", "int"),
-        children=("Children", "int"),
-        share=("% of children", "pct"),
-    ),
+    )
+    | figures,
 )
+ui.disclosure_note(access, combos.head(12))
