@@ -133,7 +133,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         except WarehouseBusy:
             con = None
     try:
-        sheets, issues = check_submission(con, path, expectations=True)
+        sheets, issues = check_submission(con, path)
     finally:
         if con is not None:
             con.close()

@@ -20,6 +20,7 @@ from tests.conftest import csv_folder, small_submission, write_workbook
 from warehouse.expectations import build_suites, expectation_issues, load_suites
 from warehouse.issues import report_lines
 from warehouse.load import check_submission
+from warehouse.reader import read_submission
 
 Sheets = dict[str, list[dict[str, object]]]
 
@@ -253,6 +254,94 @@ CASES = [
         "age_months",
         "excel_error",
     ),
+    (
+        "not_a_calendar_date_dmy",
+        set_cell("reviews", 1, "report_date", "31/02/2010"),
+        "reviews",
+        3,
+        "report_date",
+        "invalid_date",
+    ),
+    (
+        "integer_too_large",
+        set_cell("actions", 0, "rec_no", "99999999999"),
+        "actions",
+        2,
+        "rec_no",
+        "integer_too_large",
+    ),
+    (
+        "orphan_action",
+        set_cell("actions", 0, "review_id", "TR-404"),
+        "actions",
+        2,
+        "review_id",
+        "unknown_review",
+    ),
+    (
+        "action_before_incident",
+        set_cell("actions", 0, "due_date", "2005-01-01"),
+        "actions",
+        2,
+        "due_date",
+        "date_before_incident",
+    ),
+    (
+        "duplicate_action_no",
+        lambda s: s["actions"].append(dict(s["actions"][0])),
+        "actions",
+        3,
+        "action_no",
+        "duplicate_key",
+    ),
+    (
+        "bidi_override_in_name",
+        set_cell("reviews", 0, "board_name", "Test \u202eboard"),
+        "reviews",
+        2,
+        "board_name",
+        "forbidden_character",
+    ),
+    (
+        "zero_width_in_review_link",
+        set_cell("children", 1, "review_id", "TR-2\u200b"),
+        "children",
+        3,
+        "review_id",
+        "forbidden_character",
+    ),
+    (
+        "nul_in_code",
+        set_cell("children", 0, "gender", "male\x00"),
+        "children",
+        2,
+        "gender",
+        "forbidden_character",
+    ),
+    (
+        "bom_in_code",
+        set_cell("recommendations", 1, "focus", "\ufefftraining"),
+        "recommendations",
+        3,
+        "focus",
+        "forbidden_character",
+    ),
+    (
+        "nul_in_free_text",
+        set_cell("recommendations", 0, "text", "Review the\x00 procedure"),
+        "recommendations",
+        2,
+        "text",
+        "forbidden_character",
+    ),
+    (
+        "free_text_over_limit",
+        set_cell("recommendations", 2, "text", "word " * 401),
+        "recommendations",
+        4,
+        "text",
+        "max_length",
+    ),
 ]
 
 
@@ -369,24 +458,40 @@ def test_review_of_another_board_and_moved_child_against_the_warehouse(tmp_path:
     errors = errors_of(csv_folder(tmp_path, "s", small_submission()), con)
     rules = set(errors["rule"].to_list())
     assert {"review_of_other_board", "child_of_other_review"} <= rules
-    # The GX cross-sheet suites find the same two cells; each is reported once, not twice.
-    _, with_gx = check_submission(con, tmp_path / "s", expectations=True)
-    cells = with_gx.filter(pl.col("severity") == "error").select("sheet", "row_number")
-    assert cells.sort(cells.columns).rows() == [("children", 3), ("reviews", 2)]
+    cells = errors.select("sheet", "row_number", "rule")
+    assert cells.sort(cells.columns).rows() == [
+        ("children", 3, "child_of_other_review"),
+        ("reviews", 2, "review_of_other_board"),
+    ]
+    # The GX suites (the pipeline's suite of record) find the same two cells, in the same words.
+    sheets, _ = check_submission(con, tmp_path / "s")
+    gx = expectation_issues(sheets, con).select("sheet", "row_number", "rule")
+    assert gx.sort(gx.columns).rows() == cells.sort(cells.columns).rows()
     con.close()
 
 
 def test_suites_are_generated_from_the_coding_frame() -> None:
     assert load_suites() == build_suites(), "run: python -m warehouse.expectations"
+    assert set(load_suites()) == {"reviews", "children", "recommendations", "actions"}
     reviews = {
-        (e["type"], e["kwargs"].get("column")) for e in load_suites()["reviews"]["expectations"]
+        (e["type"], e["kwargs"].get("column"), e["meta"]["check"])
+        for e in load_suites()["reviews"]["expectations"]
     }
-    assert ("expect_column_values_to_be_in_set", "author_status") in reviews
-    assert ("expect_column_values_to_match_regex", "review_id") in reviews
+    assert (
+        "expect_column_values_to_be_in_set",
+        "author_status",
+        "reviews.author_status.unknown_code",
+    ) in reviews
+    assert (
+        "expect_column_values_to_match_regex",
+        "review_id",
+        "reviews.review_id.pattern",
+    ) in reviews
 
 
 def test_expectations_catch_what_slips_past_typing(tmp_path: Path) -> None:
-    """The GX suites are a second net: feed them typed rows that break the frame directly."""
+    """The GX suites judge typed rows on their own: feed them rows that break the frame
+    directly and they report the same cells, rules and words as the fast checker."""
     sheets, issues = check_submission(None, csv_folder(tmp_path, "ok", small_submission()))
     assert issues.filter(pl.col("severity") == "error").height == 0
     assert expectation_issues(sheets, None).height == 0
@@ -408,8 +513,11 @@ def test_expectations_catch_what_slips_past_typing(tmp_path: Path) -> None:
         (r["sheet"], r["row_number"], r["column_name"], r["rule"])
         for r in found.iter_rows(named=True)
     }
-    assert ("children", 3, "gender", "expectation:column_values_to_be_in_set") in cells
-    assert ("reviews", 2, "report_pages", "expectation:column_values_to_be_between") in cells
+    assert cells == {
+        ("children", 3, "gender", "unknown_code"),
+        ("reviews", 2, "report_pages", "above_maximum"),
+    }
+    assert "not a code of 'gender'" in " ".join(found["description"].to_list())
 
 
 def test_validate_command_text_and_json(tmp_path: Path, capsys) -> None:
@@ -439,3 +547,111 @@ def test_repeated_and_blank_headers_are_named(tmp_path: Path) -> None:
     assert by_rule["duplicate_column"]["column_name"] == "gender"
     assert "column J" in by_rule["duplicate_column"]["hint"]
     assert "column K" in by_rule["blank_header"]["hint"]
+
+
+def hint_for(tmp_path: Path, sheet: str, column: str, value: str) -> str | None:
+    sheets = mutate(set_cell(sheet, 0, column, value))
+    errors = errors_of(csv_folder(tmp_path, f"{column}_{abs(hash(value))}", sheets))
+    hit = errors.filter((pl.col("sheet") == sheet) & (pl.col("column_name") == column))
+    assert hit.height == 1, report_lines(errors)
+    return hit["hint"][0]
+
+
+@pytest.mark.parametrize(
+    ("sheet", "column", "typed", "meant"),
+    [
+        ("reviews", "region", "Londn", "did you mean 'london'?"),
+        ("reviews", "author_status", "Independant", "did you mean 'independent'?"),
+        ("recommendations", "focus", "Traning", "did you mean 'training'?"),
+        ("children", "ethnicity", "Wite", "did you mean 'white_british' or 'white_other'?"),
+        ("children", "ethnicity", "Black British", "did you mean 'black_black_british'?"),
+        ("children", "gender", "Femal", "did you mean 'female'?"),
+        ("children", "legal_status", "S20 accomodation", "did you mean 's20_accommodation'?"),
+    ],
+)
+def test_real_typos_get_a_did_you_mean(
+    tmp_path: Path, sheet: str, column: str, typed: str, meant: str
+) -> None:
+    assert hint_for(tmp_path, sheet, column, typed) == meant
+
+
+@pytest.mark.parametrize("typed", ["purple", "zz", "12abc", "Completely unrelated"])
+def test_values_far_from_every_code_get_no_guess(tmp_path: Path, typed: str) -> None:
+    assert hint_for(tmp_path, "children", "ethnicity", typed) is None
+
+
+def test_dates_that_are_not_calendar_dates_say_so(tmp_path: Path) -> None:
+    sheets = mutate(set_cell("reviews", 0, "report_date", "31/02/2010"))
+    sheets["reviews"][1]["report_date"] = "12/25/2010"  # month first: a real date
+    sheets["actions"][0]["due_date"] = "2005-02-30"
+    errors = errors_of(csv_folder(tmp_path, "s", sheets))
+    by_cell = {
+        (r["sheet"], r["row_number"], r["column_name"]): r for r in errors.iter_rows(named=True)
+    }
+    dmy = by_cell[("reviews", 2, "report_date")]
+    assert (dmy["rule"], dmy["description"]) == ("invalid_date", "not a valid calendar date")
+    assert dmy["hint"] == "there is no day 31 of month 02 in 2010"
+    assert "2010-02-31" not in " ".join(report_lines(errors))
+    us = by_cell[("reviews", 3, "report_date")]
+    assert (us["rule"], us["hint"]) == ("date_format", "if month/day/year, write 2010-12-25")
+    iso = by_cell[("actions", 2, "due_date")]
+    assert (iso["rule"], iso["hint"]) == ("invalid_date", "there is no day 30 of month 02 in 2005")
+
+
+def test_future_date_from_an_excel_date_cell_is_shown_as_a_date(tmp_path: Path) -> None:
+    sheets = mutate(set_cell("reviews", 0, "report_date", "2999-01-01"))
+    errors = errors_of(write_workbook(tmp_path / "future.xlsx", sheets))
+    future = errors.filter(pl.col("rule") == "future_date")
+    assert future["value"].to_list() == ["2999-01-01"]
+    assert future["hint"][0].startswith("today is ")
+    line = next(x for x in report_lines(errors) if "future" in x)
+    assert "'2999-01-01' (row 2;" in line and "00:00" not in line
+
+
+def test_a_workbook_without_an_optional_sheet_is_warned_by_name(tmp_path: Path) -> None:
+    sheets = small_submission()
+    del sheets["actions"]
+    _, issues = check_submission(None, write_workbook(tmp_path / "no_actions.xlsx", sheets))
+    assert issues.filter(pl.col("severity") == "error").height == 0, report_lines(issues)
+    warned = issues.filter(pl.col("rule") == "missing_optional_sheet")
+    assert warned.select("severity", "sheet").rows() == [("warning", "actions")]
+    assert "optional sheet 'actions'" in warned["description"][0]
+    full = write_workbook(tmp_path / "full.xlsx", small_submission())
+    assert "missing_optional_sheet" not in check_submission(None, full)[1]["rule"].to_list()
+
+
+def test_invisible_and_reordering_characters_are_named(tmp_path: Path) -> None:
+    sheets = mutate(set_cell("reviews", 1, "board_name", "Board \u2066one\u2069"))
+    errors = errors_of(csv_folder(tmp_path, "s", sheets))
+    hit = errors.filter(pl.col("rule") == "forbidden_character").row(0, named=True)
+    assert (hit["sheet"], hit["row_number"], hit["column_name"]) == ("reviews", 3, "board_name")
+    assert "U+2066 LEFT-TO-RIGHT ISOLATE" in hit["hint"]
+    # The report shows the value with the invisible character escaped, never raw.
+    line = next(x for x in report_lines(errors) if "board_name" in x)
+    assert "\\u2066" in line and "\u2066" not in line
+
+
+def test_free_text_over_the_limit_is_reported_short(tmp_path: Path) -> None:
+    sheets = mutate(set_cell("recommendations", 0, "text", "x" * 50_000))
+    errors = errors_of(csv_folder(tmp_path, "s", sheets))
+    hit = errors.filter(pl.col("rule") == "max_length").row(0, named=True)
+    assert hit["description"] == "text is longer than 2000 characters"
+    assert hit["hint"] == "50000 characters" and len(hit["value"]) == 41
+    assert sum(len(x) for x in report_lines(errors)) < 500
+
+
+def test_typing_keeps_checkable_values_and_nulls_only_what_cannot_be_typed(
+    tmp_path: Path,
+) -> None:
+    """The typed rows keep an unknown code, an out-of-range number and a future date (so
+    the GX suites judge them too); a word in a number column is null."""
+    from warehouse.coerce import coerce_submission
+
+    sheets = mutate(set_cell("children", 0, "gender", "Male"))
+    sheets["reviews"][0]["report_pages"] = 0
+    sheets["reviews"][1]["report_pages"] = "thirty"
+    sheets["reviews"][0]["report_date"] = "2999-01-01"
+    typed = coerce_submission(read_submission(csv_folder(tmp_path, "s", sheets)))
+    assert typed.sheets["children"]["gender"].to_list() == ["Male", "female"]
+    assert typed.sheets["reviews"]["report_pages"].to_list() == [0, None]
+    assert str(typed.sheets["reviews"]["report_date"][0]) == "2999-01-01"

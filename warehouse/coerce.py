@@ -1,41 +1,151 @@
-"""Type the text of a submission per the coding frame, reporting every cell that won't go.
+"""Type the text of a submission per the coding frame.
 
-Vectorised per column: each rule is a polars filter that yields the offending rows. Values
-that fail are set to null in the typed frame (the submission is rejected anyway); nothing is
-guessed silently: a near-miss code is an error whose hint says what was probably meant.
+Vectorised per column: each column's typed value is one polars expression over the cells as
+read. A cell that cannot be typed (a word in an integer column, a date that is not a date)
+is null in the typed frame; which typing rule it broke, and every other check, is declared
+in ``warehouse.checks``, which builds on the cell expressions here. Values that type but
+break a rule (an unknown code, a page count of 0, a future date) are kept as typed, so the
+fast checker and the Great Expectations suites judge the same values.
+
+Header problems (unknown, misspelt, repeated, blank or missing columns) are found here,
+since they decide which text column becomes which frame column.
 """
 
 from __future__ import annotations
 
-import datetime
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
 from warehouse.frame import CodingFrame, Column, Sheet, frame
-from warehouse.issues import cell_issues, combine, issue
+from warehouse.issues import combine, empty_issues, issue
 from warehouse.reader import RawSubmission, column_letter
 
 POLARS_TYPES = {"string": pl.String, "code": pl.String, "integer": pl.Int64, "date": pl.Date}
 EXCEL_EPOCH = pl.date(1899, 12, 30)
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 EXCEL_DATETIME = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$"
-TEXT_MAX = 2000
+EXCEL_ERROR = r"^#(N/A|REF!|VALUE!|DIV/0!|NAME\?|NUM!|NULL!)$"
+SLASHED_DATE = r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$"
+SERIAL = r"^\d{4,5}(\.0+)?$"
+NUMBER = r"^-?\d+(\.\d+)?$"
+# Integer columns are INTEGER in the warehouse: a value outside it cannot even be staged.
+INT32 = (-(2**31), 2**31 - 1)
 
 
 @dataclass
 class TypedSubmission:
-    """Typed frames (one per sheet present, every frame column, ``_row`` kept) and issues."""
+    """Typed frames (one per sheet present, every frame column, ``_row`` kept), the cells as
+    read renamed to frame columns (only those found), and file, header and sheet issues."""
 
     sheets: dict[str, pl.DataFrame]
     issues: pl.DataFrame
+    text: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 def empty_sheet_frame(sheet: Sheet) -> pl.DataFrame:
     schema = {"_row": pl.Int64} | {c.name: POLARS_TYPES[c.type] for c in sheet.columns}
     return pl.DataFrame(schema=schema)
+
+
+# Cell expressions, shared by typing here and by the typing checks in warehouse.checks.
+
+
+def cell_text(name: str) -> pl.Expr:
+    return pl.col(name).str.strip_chars()
+
+
+def present(name: str) -> pl.Expr:
+    text = cell_text(name)
+    return text.is_not_null() & (text != "")
+
+
+def excel_error(name: str) -> pl.Expr:
+    return present(name) & cell_text(name).str.contains(EXCEL_ERROR)
+
+
+def usable(name: str) -> pl.Expr:
+    return present(name) & ~excel_error(name)
+
+
+def integer_parse(name: str) -> pl.Expr:
+    """The whole number a cell holds ('30' and Excel's '30.0'), else null."""
+    return cell_text(name).str.replace(r"\.0+$", "").cast(pl.Int64, strict=False)
+
+
+def is_float(name: str) -> pl.Expr:
+    return cell_text(name).cast(pl.Float64, strict=False).is_not_null()
+
+
+def in_int32(value: pl.Expr) -> pl.Expr:
+    return value.is_between(*INT32)
+
+
+def date_day_text(name: str) -> pl.Expr:
+    """The YYYY-MM-DD part of a cell: an Excel date cell reads as 'YYYY-MM-DD 00:00:00'."""
+    text = cell_text(name)
+    return pl.when(text.str.contains(EXCEL_DATETIME)).then(text.str.slice(0, 10)).otherwise(text)
+
+
+def is_iso(name: str) -> pl.Expr:
+    return date_day_text(name).str.contains(ISO_DATE)
+
+
+def date_parse(name: str) -> pl.Expr:
+    return date_day_text(name).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+
+
+def is_serial(name: str) -> pl.Expr:
+    return cell_text(name).str.contains(SERIAL)
+
+
+def serial_date(name: str) -> pl.Expr:
+    days = cell_text(name).cast(pl.Float64, strict=False).cast(pl.Int64, strict=False)
+    return EXCEL_EPOCH + pl.duration(days=days)
+
+
+def slashed_dates(name: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """For 'd/m/yyyy' text: (is slashed, the date read day-first, the date read month-first)."""
+    groups = cell_text(name).str.extract_groups(SLASHED_DATE)
+    year, first, second = (groups.struct.field(k) for k in ("3", "1", "2"))
+
+    def as_date(month: pl.Expr, day: pl.Expr) -> pl.Expr:
+        return pl.format("{}-{}-{}", year, month.str.zfill(2), day.str.zfill(2)).str.strptime(
+            pl.Date, "%Y-%m-%d", strict=False
+        )
+
+    return year.is_not_null(), as_date(second, first), as_date(first, second)
+
+
+def is_number_text(name: str) -> pl.Expr:
+    return cell_text(name).str.contains(NUMBER)
+
+
+def typed_value(column: Column) -> pl.Expr:
+    """The typed value of a column's cells; null where the cell is blank or cannot be typed."""
+    name = column.name
+    raw = pl.col(name)
+    ok = usable(name)
+    if column.type == "code" or column.pattern:
+        # Codes and ids compare exactly: 'male ' is not 'male' and ' TR-1' not 'TR-1', so the
+        # cell is kept as written and its checks say what is wrong with it.
+        return pl.when(ok).then(raw).alias(name)
+    if column.type == "string":
+        # Trimming "\t=1+1" would make a formula of free text: text that starts with a formula
+        # character once trimmed keeps its leading whitespace (only the end is trimmed).
+        text = cell_text(name)
+        kept = (
+            pl.when(raw.str.contains(r"^\s") & text.str.contains(r"^[=+\-@]"))
+            .then(raw.str.strip_chars_end())
+            .otherwise(text)
+        )
+        return pl.when(ok).then(kept).alias(name)
+    if column.type == "integer":
+        number = integer_parse(name)
+        return pl.when(ok & in_int32(number)).then(number).alias(name)
+    return pl.when(ok & is_iso(name)).then(date_parse(name)).alias(name)
 
 
 def _header_issues(sheet: Sheet, found: list[str]) -> tuple[dict[str, str], pl.DataFrame]:
@@ -116,204 +226,35 @@ def _header_issues(sheet: Sheet, found: list[str]) -> tuple[dict[str, str], pl.D
                     row_number=1,
                 )
             )
-    return mapping, combine(problems)
+    return mapping, combine(problems) if problems else empty_issues()
 
 
-def _code_hint(cf: CodingFrame, list_name: str, text: pl.Expr) -> pl.Expr:
-    """What a near-miss code probably meant: case/space/label variants, said not applied."""
-    codes = cf.codes(list_name)
-    normal = {c.lower(): c for c in codes}
-    normal |= {label.strip().lower(): code for code, label in cf.labels(list_name).items()}
-    normal |= {c.replace("_", " "): c for c in codes}
-    key = text.str.strip_chars().str.to_lowercase().str.replace_all(r"[\s\-]+", "_")
-    guess = (
-        key.replace_strict(normal, default=None, return_dtype=pl.String)
-        .fill_null(
-            key.str.replace_all("_", " ").replace_strict(
-                normal, default=None, return_dtype=pl.String
-            )
-        )
-        .fill_null(
-            text.str.strip_chars()
-            .str.to_lowercase()
-            .replace_strict(normal, default=None, return_dtype=pl.String)
-        )
-    )
-    return pl.when(guess.is_not_null()).then(pl.format("did you mean '{}'?", guess))
-
-
-def _coerce_column(
-    df: pl.DataFrame, column: Column, sheet: str, cf: CodingFrame, today: pl.Expr
-) -> tuple[pl.Expr, list[pl.DataFrame]]:
-    """The typed expression for one column and the issues its cells raise."""
-    raw = pl.col(column.name)
-    text = raw.str.strip_chars()
-    present = text.is_not_null() & (text != "")
-    problems: list[pl.DataFrame] = []
-
-    def flag(
-        condition: pl.Expr,
-        rule: str,
-        description: str,
-        hint: pl.Expr | None = None,
-        severity: str = "error",
-    ) -> None:
-        rows = df.filter(condition)
-        problems.append(
-            cell_issues(
-                rows,
-                sheet=sheet,
-                column_name=column.name,
-                rule=rule,
-                description=description,
-                value=raw,
-                hint=hint,
-                severity=severity,
-            )
-        )
-
-    if column.required:
-        flag(~present, "required", "required value is blank")
-
-    excel_error = present & text.str.contains(r"^#(N/A|REF!|VALUE!|DIV/0!|NAME\?|NUM!|NULL!)$")
-    flag(
-        excel_error,
-        "excel_error",
-        "cell holds an Excel error value instead of data",
-        pl.lit("fix the formula or type the value"),
-    )
-    usable = present & ~excel_error
-
-    if column.type == "string":
-        # Trimming "\t=1+1" would make a formula of free text: text that starts with a formula
-        # character once trimmed keeps its leading whitespace (only the end is trimmed).
-        # Every other value, codes and ids included, compares and is stored trimmed.
-        kept = (
-            pl.when(raw.str.contains(r"^\s") & text.str.contains(r"^[=+\-@]"))
-            .then(raw.str.strip_chars_end())
-            .otherwise(text)
-        )
-        typed = pl.when(usable).then(kept)
-        if column.pattern:
-            bad = usable & ~raw.str.contains(column.pattern)
-            hint = pl.when(text.str.contains(column.pattern)).then(
-                pl.lit("remove the spaces around it")
-            )
-            flag(bad, "pattern", f"value does not match the required form {column.pattern}", hint)
-            typed = pl.when(usable & ~bad).then(kept)
-        if column.name == "text":
-            flag(
-                usable & (text.str.len_chars() > TEXT_MAX),
-                "max_length",
-                f"text is longer than {TEXT_MAX} characters",
-            )
-        return typed.alias(column.name), problems
-
-    if column.type == "code":
-        assert column.codes is not None
-        codes = cf.codes(column.codes)
-        exact = raw.is_in(codes)
-        numeric = text.str.contains(r"^-?\d+(\.\d+)?$")
-        allowed = ", ".join(codes)
-        flag(
-            usable & ~exact & numeric,
-            "code_is_number",
-            f"a number where a code of '{column.codes}' is expected (allowed: {allowed})",
-        )
-        flag(
-            usable & ~exact & ~numeric,
-            "unknown_code",
-            f"value is not a code of '{column.codes}' (allowed: {allowed})",
-            _code_hint(cf, column.codes, raw),
-        )
-        return pl.when(usable & exact).then(raw).alias(column.name), problems
-
-    if column.type == "integer":
-        number = text.str.replace(r"\.0+$", "").cast(pl.Int64, strict=False)
-        is_float = text.cast(pl.Float64, strict=False).is_not_null()
-        flag(
-            usable & number.is_null() & is_float, "not_whole_number", "value is not a whole number"
-        )
-        flag(usable & number.is_null() & ~is_float, "not_a_number", "value is not a number")
-        ok = usable & number.is_not_null()
-        if column.min is not None:
-            flag(
-                ok & (number < column.min),
-                "below_minimum",
-                f"value is below the minimum {column.min}",
-            )
-            ok = ok & (number >= column.min)
-        if column.max is not None:
-            flag(
-                ok & (number > column.max),
-                "above_maximum",
-                f"value is above the maximum {column.max}",
-            )
-            ok = ok & (number <= column.max)
-        return pl.when(ok).then(number).alias(column.name), problems
-
-    # date: ISO text, or an Excel date cell (read as 'YYYY-MM-DD 00:00:00').
-    day_part = (
-        pl.when(text.str.contains(EXCEL_DATETIME)).then(text.str.slice(0, 10)).otherwise(text)
-    )
-    iso = day_part.str.contains(ISO_DATE)
-    parsed = day_part.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
-    serial = text.str.contains(r"^\d{4,5}(\.0+)?$")
-    serial_date = EXCEL_EPOCH + pl.duration(days=text.cast(pl.Float64, strict=False).cast(pl.Int64))
-    flag(usable & iso & parsed.is_null(), "invalid_date", "not a valid calendar date")
-    flag(
-        usable & serial,
-        "date_serial",
-        "a number where a date is expected (an Excel date serial?)",
-        pl.format(
-            "{} as an Excel serial is {}; format the cell as a date",
-            text,
-            serial_date.dt.strftime("%Y-%m-%d"),
-        ),
-    )
-    slashed = text.str.extract_groups(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$")
-    dmy = pl.format(
-        "{}-{}-{}",
-        slashed.struct.field("3"),
-        slashed.struct.field("2").str.zfill(2),
-        slashed.struct.field("1").str.zfill(2),
-    )
-    flag(
-        usable & ~iso & ~serial,
-        "date_format",
-        "date is not written as YYYY-MM-DD",
-        pl.when(slashed.struct.field("3").is_not_null()).then(
-            pl.format("if day/month/year, write {}", dmy)
-        ),
-    )
-    ok = usable & iso & parsed.is_not_null()
-    flag(ok & (parsed > today), "future_date", "date is in the future")
-    return pl.when(ok & (parsed <= today)).then(parsed).alias(column.name), problems
-
-
-def coerce_submission(
-    raw: RawSubmission, cf: CodingFrame | None = None, today: pl.Expr | None = None
-) -> TypedSubmission:
+def coerce_submission(raw: RawSubmission, cf: CodingFrame | None = None) -> TypedSubmission:
+    """Typed frames and the text they came from, per sheet found; file and header issues."""
     cf = cf or frame()
-    today = today if today is not None else pl.lit(datetime.date.today())
     typed: dict[str, pl.DataFrame] = {}
+    text: dict[str, pl.DataFrame] = {}
     parts = [raw.issues]
     for name, df in raw.sheets.items():
         sheet = cf.sheets[name]
         mapping, header_problems = _header_issues(sheet, df.columns)
         parts.append(header_problems)
-        renamed = df.select(["_row", *[pl.col(h).alias(c) for c, h in mapping.items()]])
-        exprs = []
-        for column in sheet.columns:
-            if column.name not in mapping:
-                exprs.append(pl.lit(None, POLARS_TYPES[column.type]).alias(column.name))
-                continue
-            expr, problems = _coerce_column(renamed, column, name, cf, today)
-            exprs.append(expr)
-            parts.extend(problems)
-        typed[name] = renamed.select(pl.col("_row").cast(pl.Int64), *exprs)
+        renamed = df.select(
+            pl.col("_row").cast(pl.Int64),
+            *[pl.col(h).cast(pl.String).alias(c) for c, h in mapping.items()],
+        )
+        text[name] = renamed
+        typed[name] = renamed.select(
+            "_row",
+            *[
+                typed_value(column)
+                if column.name in mapping
+                else pl.lit(None, POLARS_TYPES[column.type]).alias(column.name)
+                for column in sheet.columns
+            ],
+        )
         if typed[name].height == 0 and sheet.required:
             parts.append(
                 issue("no_rows", f"sheet {name!r} has a header but no data rows", sheet=name)
             )
-    return TypedSubmission(sheets=typed, issues=combine(parts))
+    return TypedSubmission(sheets=typed, issues=combine(parts), text=text)

@@ -1,211 +1,68 @@
-"""Great Expectations suites derived from the coding frame, and a thin GX 1.x runner.
+"""The Great Expectations suites, generated from the check registry, and their GX 1.x runner.
 
-The suites in ``expectations/`` are generated from the coding frame (``python -m
-warehouse.expectations`` rewrites them; a test fails if they drift). They are the declared
-contract on what may be published: one suite per coding-frame sheet, run on the typed
-staged rows, and two cross-sheet suites run on frames derived from the whole submission
-and the warehouse (links, dates, counts, ownership).
+The suites in ``expectations/`` are the published contract on what may be published: one
+suite per coding-frame sheet, each expectation one check of ``warehouse.checks`` (its name
+in the expectation's meta). ``python -m warehouse.expectations`` rewrites them; a test fails
+if they drift. The pipeline's blocking check runs them on the staged rows (a pandas batch
+per sheet, holding only the columns its suite reads), as the suite of record; ``scr
+validate`` runs the registry's fast checker instead, and a differential test shows the two
+agree.
 
-GX says which expectations failed (BOOLEAN_ONLY results: SUMMARY and COMPLETE are far
-slower on large failures); the failing rows are then found with a polars filter that mirrors each
-expectation, so the report names sheet, row, column and value. great_expectations is
-imported lazily: only validation pays for it.
+GX says which expectations failed (BOOLEAN_ONLY results: SUMMARY and COMPLETE are far slower
+on large failures); the failing rows are then found by the same check's fast evaluator, so
+the report names sheet, row, column and value in the same words. great_expectations is
+imported lazily, and one ephemeral context serves the whole process.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import polars as pl
 
+from warehouse.checks import (
+    Params,
+    check_frames,
+    checks_for,
+    evaluate,
+    expectation,
+    failures_to_issues,
+    registry,
+)
 from warehouse.frame import CodingFrame, frame
-from warehouse.issues import cell_issues, combine, empty_issues
-from warehouse.rules import loaded_owners
+from warehouse.issues import combine, empty_issues, issue
 
 SUITE_DIR = Path(__file__).resolve().parent.parent / "expectations"
-CROSS_REVIEWS = "cross_sheet_reviews"
-CROSS_ROWS = "cross_sheet_rows"
-TEXT_MAX = 2000
-
-
-def _expectation(
-    kind: str, description: str, report_column: str | None = None, **kwargs: Any
-) -> dict[str, Any]:
-    """One expectation; ``report_column`` is the coder's column a failure is reported under
-    when the checked column is a derived one."""
-    meta = {"description": description} | (
-        {"report_column": report_column} if report_column else {}
-    )
-    return {"type": kind, "kwargs": kwargs, "meta": meta}
-
-
-def sheet_suite(cf: CodingFrame, sheet_name: str) -> dict[str, Any]:
-    """The expectations a typed sheet must meet, straight from its coding-frame columns."""
-    sheet = cf.sheets[sheet_name]
-    items = [
-        _expectation(
-            "expect_table_columns_to_match_ordered_list",
-            "the sheet has exactly the coding frame's columns",
-            column_list=sheet.column_names,
-        )
-    ]
-    for c in sheet.columns:
-        if c.required:
-            items.append(
-                _expectation(
-                    "expect_column_values_to_not_be_null",
-                    "required value is blank or could not be read",
-                    column=c.name,
-                )
-            )
-        if c.type == "code" and c.codes:
-            items.append(
-                _expectation(
-                    "expect_column_values_to_be_in_set",
-                    f"value is not a code of '{c.codes}'",
-                    column=c.name,
-                    value_set=cf.codes(c.codes),
-                )
-            )
-        if c.pattern:
-            items.append(
-                _expectation(
-                    "expect_column_values_to_match_regex",
-                    f"value does not match the required form {c.pattern}",
-                    column=c.name,
-                    regex=c.pattern,
-                )
-            )
-        if c.type == "integer" and (c.min is not None or c.max is not None):
-            items.append(
-                _expectation(
-                    "expect_column_values_to_be_between",
-                    f"value is outside {c.min} to {c.max}",
-                    column=c.name,
-                    min_value=c.min,
-                    max_value=c.max,
-                )
-            )
-        if c.type == "date":
-            items.append(
-                _expectation(
-                    "expect_column_values_to_be_between",
-                    "date is in the future",
-                    column=c.name,
-                    max_value={"$PARAMETER": "today"},
-                )
-            )
-        if c.name == "text":
-            items.append(
-                _expectation(
-                    "expect_column_value_lengths_to_be_between",
-                    f"text is longer than {TEXT_MAX} characters",
-                    column=c.name,
-                    max_value=TEXT_MAX,
-                )
-            )
-    if len(sheet.key) == 1:
-        items.append(
-            _expectation(
-                "expect_column_values_to_be_unique",
-                f"{sheet.key[0]} appears more than once",
-                column=sheet.key[0],
-            )
-        )
-    else:
-        items.append(
-            _expectation(
-                "expect_compound_columns_to_be_unique",
-                f"{' + '.join(sheet.key)} appears more than once",
-                column_list=list(sheet.key),
-            )
-        )
-    return {"name": sheet_name, "expectations": items, "meta": {"coding_frame_version": cf.version}}
-
-
-def cross_suites(cf: CodingFrame) -> dict[str, dict[str, Any]]:
-    """The frame's cross-sheet rules as expectations on derived frames."""
-    reviews = [
-        _expectation(
-            "expect_column_pair_values_a_to_be_greater_than_b",
-            "date is before the incident_date",
-            column_A=column,
-            column_B="incident_date",
-            or_equal=True,
-            ignore_row_if="either_value_is_missing",
-        )
-        for column in ("decision_date", "report_date")
-    ] + [
-        _expectation(
-            "expect_column_pair_values_to_be_equal",
-            "review_id is already loaded for another board",
-            report_column="review_id",
-            column_A="board_code",
-            column_B="loaded_board_code",
-            ignore_row_if="either_value_is_missing",
-        ),
-        _expectation(
-            "expect_column_pair_values_to_be_equal",
-            "recommendations_total differs from the number of recommendation rows",
-            column_A="declared_total",
-            column_B="recommendation_rows",
-            ignore_row_if="either_value_is_missing",
-        ),
-    ]
-    rows = [
-        _expectation(
-            "expect_column_values_to_be_in_set",
-            "review_id is not a review of this submission's reviews sheet",
-            column="review_id",
-            value_set={"$PARAMETER": "review_ids"},
-        ),
-        _expectation(
-            "expect_column_values_to_be_in_set",
-            "rec_no does not name a recommendation of the same review",
-            report_column="rec_no",
-            column="recommendation_key",
-            value_set={"$PARAMETER": "recommendation_keys"},
-        ),
-        _expectation(
-            "expect_column_pair_values_to_be_equal",
-            "child_id is already loaded under another review",
-            report_column="child_id",
-            column_A="review_id",
-            column_B="loaded_review_id",
-            ignore_row_if="either_value_is_missing",
-        ),
-    ] + [
-        _expectation(
-            "expect_column_pair_values_a_to_be_greater_than_b",
-            "date is before the review's incident_date",
-            column_A=column,
-            column_B="incident_date",
-            or_equal=True,
-            ignore_row_if="either_value_is_missing",
-        )
-        for column in ("due_date", "status_date")
-    ]
-    meta = {"coding_frame_version": cf.version}
-    return {
-        CROSS_REVIEWS: {"name": CROSS_REVIEWS, "expectations": reviews, "meta": meta},
-        CROSS_ROWS: {"name": CROSS_ROWS, "expectations": rows, "meta": meta},
-    }
 
 
 def build_suites(cf: CodingFrame | None = None) -> dict[str, dict[str, Any]]:
+    """One suite per sheet: the registry's checks that GX can express, in registry order."""
     cf = cf or frame()
-    return {name: sheet_suite(cf, name) for name in cf.sheets} | cross_suites(cf)
+    suites: dict[str, dict[str, Any]] = {
+        name: {"name": name, "expectations": [], "meta": {"coding_frame_version": cf.version}}
+        for name in cf.sheets
+    }
+    for check in checks_for(cf):
+        item = expectation(check)
+        if item is not None:
+            suites[check.sheet]["expectations"].append(item)
+    return suites
 
 
 def write_suites(directory: Path = SUITE_DIR) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
+    suites = build_suites()
+    for stale in directory.glob("*.json"):
+        if stale.stem not in suites:
+            stale.unlink()
     written = []
-    for name, suite in build_suites().items():
+    for name, suite in suites.items():
         path = directory / f"{name}.json"
         path.write_text(json.dumps(suite, indent=2) + "\n", encoding="utf-8")
         written.append(path)
@@ -218,179 +75,87 @@ def load_suites(directory: Path = SUITE_DIR) -> dict[str, dict[str, Any]]:
     }
 
 
-def derived_frames(
-    sheets: dict[str, pl.DataFrame], con: duckdb.DuckDBPyConnection | None
-) -> tuple[dict[str, pl.DataFrame], dict[str, Any]]:
-    """The frames the cross-sheet suites run on, and the suite parameters."""
-    reviews = sheets["reviews"]
-    recs = sheets["recommendations"]
-    loaded_boards, loaded_children = loaded_owners(con, sheets)
-    rec_rows = recs.group_by("review_id").agg(pl.len().cast(pl.Int64).alias("recommendation_rows"))
-    cross_reviews = (
-        reviews.select(
-            "_row",
-            "review_id",
-            "board_code",
-            "incident_date",
-            "decision_date",
-            "report_date",
-            "recommendations_total",
+def suite_columns(suite: dict[str, Any]) -> list[str]:
+    """The columns a suite's expectations read: all a batch needs to hold."""
+    columns: dict[str, None] = {}
+    for item in suite["expectations"]:
+        kwargs = item["kwargs"]
+        for name in (kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B")):
+            if name:
+                columns[name] = None
+        for name in kwargs.get("column_list", ()):
+            columns[name] = None
+    return list(columns)
+
+
+class _GX:
+    """One ephemeral GX context per process: importing GX and building a context is the
+    slow part, so suites and batch definitions are registered once and reused."""
+
+    def __init__(self) -> None:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        self.gx = gx
+        self.context = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = ProgressBarsConfig(
+            globally=False, metric_calculations=False
         )
-        .join(loaded_boards, on="review_id", how="left")
-        .join(rec_rows, on="review_id", how="left")
-        .with_columns(
-            # Rows given with no total is a mismatch too: -1 never equals a row count.
-            declared_total=pl.when(pl.col("recommendation_rows").is_not_null()).then(
-                pl.col("recommendations_total").fill_null(-1).cast(pl.Int64)
+        self.source = self.context.data_sources.add_pandas("submission")
+        self.registered: dict[str, tuple[Any, Any]] = {}
+        self.lock = threading.Lock()
+
+    def suite(self, suite: dict[str, Any]) -> tuple[Any, Any]:
+        """The GX suite and batch definition for a suite dict (keyed by its content)."""
+        digest = hashlib.sha256(json.dumps(suite, sort_keys=True).encode()).hexdigest()[:12]
+        key = f"{suite['name']}-{digest}"
+        if key not in self.registered:
+            gx_suite = self.context.suites.add(
+                self.gx.ExpectationSuite(name=key, expectations=suite["expectations"])
             )
-        )
-        .drop("recommendations_total")
-    )
-    incident = reviews.select("review_id", "incident_date")
-    parts = []
-    for name in ("children", "recommendations", "actions"):
-        df = sheets[name]
-        parts.append(
-            df.select(
-                pl.lit(name).alias("sheet"),
-                "_row",
-                "review_id",
-                (pl.col("child_id") if name == "children" else pl.lit(None, pl.String)).alias(
-                    "child_id"
-                ),
-                (
-                    pl.concat_str(
-                        [pl.col("review_id"), pl.col("rec_no").cast(pl.String)], separator="#"
-                    )
-                    if name == "actions"
-                    else pl.lit(None, pl.String)
-                ).alias("recommendation_key"),
-                *[
-                    (pl.col(c) if name == "actions" else pl.lit(None, pl.Date)).alias(c)
-                    for c in ("due_date", "status_date")
-                ],
-            )
-        )
-    cross_rows = (
-        pl.concat(parts)
-        .join(loaded_children, on="child_id", how="left")
-        .join(incident, on="review_id", how="left")
-    )
-    params = {
-        # Midnight today as a timestamp: pandas holds dates as datetime64.
-        "today": dt.datetime.combine(dt.date.today(), dt.time()),
-        "review_ids": reviews["review_id"].drop_nulls().unique().sort().to_list(),
-        "recommendation_keys": recs.select(
-            pl.concat_str([pl.col("review_id"), pl.col("rec_no").cast(pl.String)], separator="#")
-        )
-        .to_series()
-        .drop_nulls()
-        .unique()
-        .sort()
-        .to_list(),
-    }
-    return {CROSS_REVIEWS: cross_reviews, CROSS_ROWS: cross_rows}, params
+            batch_definition = self.source.add_dataframe_asset(
+                key
+            ).add_batch_definition_whole_dataframe(key)
+            self.registered[key] = (gx_suite, batch_definition)
+        return self.registered[key]
+
+
+_CONTEXT: list[_GX] = []
+_CONTEXT_LOCK = threading.Lock()
+
+
+def _gx() -> _GX:
+    with _CONTEXT_LOCK:
+        if not _CONTEXT:
+            _CONTEXT.append(_GX())
+        return _CONTEXT[0]
 
 
 def run_gx(
-    frames: dict[str, pl.DataFrame], suites: dict[str, dict[str, Any]], params: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """Validate each frame against its suite with GX; return the failed expectations."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    source = context.data_sources.add_pandas("submission")
-    failed = []
-    for name, df in frames.items():
-        suite = context.suites.add(
-            gx.ExpectationSuite(name=name, expectations=suites[name]["expectations"])
-        )
-        batch_definition = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(
-            name
-        )
-        batch = batch_definition.get_batch(
-            batch_parameters={"dataframe": df.drop("_row", "sheet", strict=False).to_pandas()}
-        )
-        result = batch.validate(suite, expectation_parameters=params, result_format="BOOLEAN_ONLY")
-        for item in result.results:
-            if not item.success:
-                config = item.expectation_config
-                failed.append(
-                    {
-                        "frame": name,
-                        "type": config.type,
-                        "kwargs": dict(config.kwargs),
-                        "description": (config.meta or {}).get("description", config.type),
-                        "report_column": (config.meta or {}).get("report_column"),
-                    }
-                )
+    frames: dict[str, pl.DataFrame], suites: dict[str, dict[str, Any]], params: Params
+) -> dict[str, list[str]]:
+    """Validate each sheet's frame against its suite with GX; the failed checks by suite
+    (each failed expectation's ``meta.check``)."""
+    runner = _gx()
+    parameters = params.for_gx()
+    failed: dict[str, list[str]] = {}
+    with runner.lock:  # one validation at a time through the shared context
+        for name, suite in suites.items():
+            if not suite["expectations"]:
+                continue
+            gx_suite, batch_definition = runner.suite(suite)
+            data = frames[name].select(suite_columns(suite)).to_pandas()
+            batch = batch_definition.get_batch(batch_parameters={"dataframe": data})
+            result = batch.validate(
+                gx_suite, expectation_parameters=parameters, result_format="BOOLEAN_ONLY"
+            )
+            failed[name] = [
+                (item.expectation_config.meta or {}).get("check", item.expectation_config.type)
+                for item in result.results
+                if not item.success
+            ]
     return failed
-
-
-def _failing_rows(
-    df: pl.DataFrame,
-    kind: str,
-    kwargs: dict[str, Any],
-    params: dict[str, Any],
-    report_column: str | None = None,
-) -> tuple[pl.DataFrame, str | None, pl.Expr | None]:
-    """The rows an expectation rejects, found with polars; also the column and value."""
-
-    def value(v: Any) -> Any:
-        return params[v["$PARAMETER"]] if isinstance(v, dict) and "$PARAMETER" in v else v
-
-    column = kwargs.get("column") or kwargs.get("column_A")
-    shown = report_column or column
-    if kind == "expect_column_values_to_not_be_null":
-        return df.filter(pl.col(column).is_null()), shown, None
-    if kind == "expect_column_values_to_be_in_set":
-        allowed = pl.Series(value(kwargs["value_set"]), dtype=df.schema[column])
-        return (
-            df.filter(pl.col(column).is_not_null() & ~pl.col(column).is_in(allowed.implode())),
-            column,
-            pl.col(column),
-        )
-    if kind == "expect_column_values_to_match_regex":
-        return (df.filter(~pl.col(column).str.contains(kwargs["regex"])), shown, pl.col(column))
-    if kind == "expect_column_values_to_be_between":
-        lo, hi = value(kwargs.get("min_value")), value(kwargs.get("max_value"))
-        bad = pl.lit(False)
-        if lo is not None:
-            bad = bad | (pl.col(column) < lo)
-        if hi is not None:
-            bad = bad | (pl.col(column) > hi)
-        return df.filter(bad), shown, pl.col(column)
-    if kind == "expect_column_value_lengths_to_be_between":
-        return (
-            df.filter(pl.col(column).str.len_chars() > kwargs["max_value"]),
-            shown,
-            pl.col(column).str.slice(0, 40),
-        )
-    if kind == "expect_column_values_to_be_unique":
-        return (
-            df.filter(pl.col(column).is_not_null() & pl.col(column).is_duplicated()),
-            shown,
-            pl.col(column),
-        )
-    if kind == "expect_compound_columns_to_be_unique":
-        keys = kwargs["column_list"]
-        return (
-            df.filter(pl.struct(keys).is_duplicated()),
-            keys[-1],
-            pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator=" / "),
-        )
-    if kind in (
-        "expect_column_pair_values_to_be_equal",
-        "expect_column_pair_values_a_to_be_greater_than_b",
-    ):
-        a, b = pl.col(kwargs["column_A"]), pl.col(kwargs["column_B"])
-        both = a.is_not_null() & b.is_not_null()
-        wrong = (a != b) if kind.endswith("equal") else (a < b)
-        return df.filter(both & wrong), shown, a.cast(pl.String)
-    return df.clear(), None, None  # table-level expectation: reported without rows
 
 
 def expectation_issues(
@@ -398,52 +163,30 @@ def expectation_issues(
     con: duckdb.DuckDBPyConnection | None,
     suites: dict[str, dict[str, Any]] | None = None,
 ) -> pl.DataFrame:
-    """Run every suite on a typed submission; one issue per failing row of each failure."""
+    """Run every suite on a typed submission; one issue per failing row of each failed
+    expectation, found by its check's fast evaluator."""
     suites = suites or load_suites()
-    cross, params = derived_frames(sheets, con)
-    frames = {name: sheets[name] for name in frame().sheets} | cross
+    frames, params = check_frames(sheets, con)
+    by_name = {c.name: c for c in registry()}
     parts = [empty_issues()]
-    for failure in run_gx(frames, suites, params):
-        df = frames[failure["frame"]]
-        rows, column, value = _failing_rows(
-            df, failure["type"], failure["kwargs"], params, failure["report_column"]
-        )
-        rule = f"expectation:{failure['type'].removeprefix('expect_')}"
-        if rows.height == 0:
-            parts.append(
-                cell_issues(
-                    df.head(1).with_columns(pl.lit(1).alias("_row")),
-                    sheet=failure["frame"],
-                    column_name=column,
-                    rule=rule,
-                    description=failure["description"],
-                )
-            )
-            continue
-        if "sheet" in rows.columns:  # cross-sheet rows carry the sheet they came from
-            for sheet_name in rows["sheet"].unique().to_list():
+    for suite_name, names in run_gx(frames, suites, params).items():
+        checks = [by_name[n] for n in names if n in by_name]
+        failing = evaluate(frames, checks, params)
+        parts += failures_to_issues(checks, failing)
+        for name in names:
+            if name not in failing:
+                # GX and the fast checker disagree (or the suite names an unknown check):
+                # still an error, said plainly, so nothing is published on a doubt.
+                check = by_name.get(name)
                 parts.append(
-                    cell_issues(
-                        rows.filter(pl.col("sheet") == sheet_name),
-                        sheet=sheet_name,
-                        column_name=column,
-                        rule=rule,
-                        description=failure["description"],
-                        value=value,
+                    issue(
+                        check.rule if check else "expectation",
+                        (check.message if check else name)
+                        + " (found by the Great Expectations suite; no row identified)",
+                        sheet=suite_name,
+                        column_name=check.column if check else None,
                     )
                 )
-        else:
-            sheet_name = "reviews" if failure["frame"] == CROSS_REVIEWS else failure["frame"]
-            parts.append(
-                cell_issues(
-                    rows,
-                    sheet=sheet_name,
-                    column_name=column,
-                    rule=rule,
-                    description=failure["description"],
-                    value=value,
-                )
-            )
     return combine(parts)
 
 

@@ -34,6 +34,7 @@ class Column:
     pattern: str | None = None
     min: int | None = None
     max: int | None = None
+    max_length: int | None = None
     label: str | None = None
     note: str | None = None
 
@@ -110,6 +111,7 @@ def load_frame(path: Path = FRAME_PATH) -> CodingFrame:
                 pattern=c.get("pattern"),
                 min=c.get("min"),
                 max=c.get("max"),
+                max_length=c.get("max_length"),
                 label=c.get("label"),
                 note=c.get("note"),
             )

@@ -25,12 +25,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from warehouse.coerce import coerce_submission, empty_sheet_frame
+from warehouse import checks
 from warehouse.db import query_frame
 from warehouse.frame import frame
 from warehouse.issues import ERROR, combine, issues_json, report_lines, summarise
-from warehouse.reader import read_submission
-from warehouse.rules import completeness_warnings, submission_rules, warehouse_rules
 from warehouse.schema import CORE_SHEETS, ensure_schema
 
 ISSUE_FIELDS = "severity, sheet, row_number, column_name, value, rule, description, hint"
@@ -137,34 +135,11 @@ def merge_issues(found: pl.DataFrame, extra: pl.DataFrame) -> pl.DataFrame:
 
 
 def check_submission(
-    con: duckdb.DuckDBPyConnection | None, path: Path, *, expectations: bool = False
+    con: duckdb.DuckDBPyConnection | None, path: Path
 ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
-    """Read, type and check a submission: typed frames and every issue found.
-
-    With ``expectations``, the Great Expectations suites run too, as the ingest's blocking
-    check does (``scr validate`` gives the same verdict as ``scr ingest``).
-    """
-    cf = frame()
-    raw = read_submission(path, cf)
-    typed = coerce_submission(raw, cf)
-    # Every sheet, absent optional ones as empty frames, so the rules need no special cases.
-    sheets = {
-        name: typed.sheets.get(name, empty_sheet_frame(cf.sheets[name])) for name in CORE_SHEETS
-    }
-    parts = [typed.issues]
-    if raw.sheets and "reviews" in typed.sheets:
-        parts.append(submission_rules(typed.sheets, cf))
-        if con is not None:
-            parts.append(warehouse_rules(con, sheets))
-        if not any((p["severity"] == ERROR).any() for p in parts if p.height):
-            # Completeness is only meaningful on data that typed cleanly.
-            parts.append(completeness_warnings(typed.sheets))
-    found = combine(parts)
-    if expectations and "reviews" in typed.sheets:
-        from warehouse.expectations import expectation_issues
-
-        found = merge_issues(found, expectation_issues(sheets, con))
-    return sheets, found
+    """Read, type and check a submission with the check registry's fast checker: typed
+    frames and every issue found (the GX suites run in the pipeline's blocking check)."""
+    return checks.check_submission(con, path)
 
 
 def stage(con: duckdb.DuckDBPyConnection, receipt: Receipt) -> dict[str, int]:
@@ -203,7 +178,9 @@ def stage(con: duckdb.DuckDBPyConnection, receipt: Receipt) -> dict[str, int]:
     return {name: sheets[name].height for name in CORE_SHEETS} | summarise(found)
 
 
-def staged_sheets(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, pl.DataFrame]:
+def staged_sheets(
+    con: duckdb.DuckDBPyConnection, submission_id: str, names: tuple[str, ...] = CORE_SHEETS
+) -> dict[str, pl.DataFrame]:
     """The typed rows of a staged submission, with ``_row`` as when they were read."""
     return {
         name: query_frame(
@@ -212,7 +189,7 @@ def staged_sheets(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[st
             "ORDER BY row_number",
             [submission_id],
         ).rename({"row_number": "_row"})
-        for name in CORE_SHEETS
+        for name in names
     }
 
 
@@ -379,20 +356,13 @@ def publish(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, int
         ).fetchall()[0][0]
         if errors:
             raise SubmissionRejected(submission_id, report_lines(staged_issues(con, submission_id)))
-        # Re-check ownership inside the transaction: another submission may have landed since.
-        clash = con.execute(
-            "SELECT s.review_id, r.board_code FROM stg_reviews s JOIN reviews r USING (review_id) "
-            "WHERE s.submission_id = ? AND r.board_code <> s.board_code",
-            [submission_id],
-        ).fetchall()
-        if clash:
-            raise SubmissionRejected(
-                submission_id,
-                [
-                    f"[ERROR] reviews, review_id: already loaded for another board: {rid} ({board})"
-                    for rid, board in clash
-                ],
-            )
+        # Re-run the registry's ownership checks inside the transaction: another submission
+        # may have landed since this one was checked.
+        clash = checks.warehouse_issues(
+            con, staged_sheets(con, submission_id, ("reviews", "children"))
+        )
+        if clash.height:
+            raise SubmissionRejected(submission_id, report_lines(clash))
         staged_fp = _review_fingerprints(con, "stg_", f"submission_id = '{submission_id}'")
         loaded_fp = _review_fingerprints(
             con,

@@ -2,7 +2,8 @@
 
 One sheet per coding-frame sheet with its header row, a dropdown for every coded column
 (lists on a hidden sheet, so long lists work), date-formatted date columns, whole-number
-validation for integers, and a notes sheet explaining every column.
+validation for integers, and a notes sheet explaining every column and every check: the
+checks listed are the registry's (``warehouse.checks``), the same that ``scr validate`` runs.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import xlsxwriter
 
+from warehouse.checks import ERROR, checks_for
 from warehouse.frame import CodingFrame, frame
 
 TEMPLATE_ROWS = 2000  # rows that carry validation and formats
@@ -102,10 +104,16 @@ def write_template(path: Path, cf: CodingFrame | None = None) -> Path:
                     },
                 )
 
+    checks = checks_for(cf)
+    column_checks: dict[tuple[str, str | None], list[str]] = {}
+    for check in checks:
+        if check.note:
+            column_checks.setdefault((check.sheet, check.column), []).append(check.note)
+
     notes.set_column(0, 0, 18)
     notes.set_column(1, 1, 28)
     notes.set_column(2, 4, 14)
-    notes.set_column(5, 5, 90, wrap)
+    notes.set_column(5, 6, 60, wrap)
     notes.write(
         0, 0, f"SCR Observatory submission template, coding frame version {cf.version}", bold
     )
@@ -116,7 +124,15 @@ def write_template(path: Path, cf: CodingFrame | None = None) -> Path:
         "Shaded orange headers are required. Never enter names of children or "
         "family members.",
     )
-    heads = ["sheet", "column", "type", "required", "code list", "meaning and allowed values"]
+    heads = [
+        "sheet",
+        "column",
+        "type",
+        "required",
+        "code list",
+        "meaning and allowed values",
+        "checked: each value must be",
+    ]
     for c, text in enumerate(heads):
         notes.write(3, c, text, header)
     r = 4
@@ -126,13 +142,9 @@ def write_template(path: Path, cf: CodingFrame | None = None) -> Path:
             if column.codes:
                 allowed = "; ".join(f"{x.code} = {x.label}" for x in cf.code_lists[column.codes])
             elif column.type == "integer":
-                allowed = "whole number" + (
-                    f", {column.min} to {column.max}" if column.max is not None else ""
-                )
+                allowed = "whole number"
             elif column.type == "date":
                 allowed = "a date, YYYY-MM-DD"
-            elif column.pattern:
-                allowed = f"text matching {column.pattern}"
             meaning = " — ".join(x for x in (column.title, column.note, allowed) if x)
             notes.write_row(
                 r,
@@ -144,10 +156,35 @@ def write_template(path: Path, cf: CodingFrame | None = None) -> Path:
                     "yes" if column.required else "no",
                     column.codes or "",
                     meaning,
+                    "; ".join(column_checks.get((name, column.name), [])),
                 ],
             )
             r += 1
+    # Every check that is not about one value alone: keys, links, counts, ownership, warnings.
     r += 1
+    notes.write(r, 0, "Checks across rows, sheets and the warehouse", bold)
+    r += 1
+    for c, text in enumerate(["sheet", "column", "severity", "check", "", "what it says"]):
+        notes.write(r, c, text, header)
+    for check in checks:
+        if check.scope == "sheet" and check.kind != "unique" and check.severity == ERROR:
+            continue
+        if check.phase == "text":
+            continue
+        r += 1
+        notes.write_row(
+            r,
+            0,
+            [
+                check.sheet,
+                check.column or "",
+                check.severity,
+                check.rule,
+                "",
+                check.message.replace("{share:.0%}", "half or more"),
+            ],
+        )
+    r += 2
     notes.write(r, 0, "Rules", bold)
     for rule in cf.rules:
         r += 1
