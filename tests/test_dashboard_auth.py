@@ -389,3 +389,55 @@ def test_the_app_config_hides_error_details() -> None:
 
     config = tomllib.loads((APP.parent / ".streamlit" / "config.toml").read_text())
     assert config["client"]["showErrorDetails"] == "none"
+
+
+def sent(at: AppTest) -> str:
+    """Everything the run sent the browser (element protos, chart data included)."""
+    from streamlit.testing.v1.element_tree import Block
+
+    def walk(node: object) -> list[bytes]:
+        proto = getattr(node, "proto", None)
+        out = [proto.SerializeToString()] if proto is not None else []
+        if isinstance(node, Block):
+            for child in node.children.values():
+                out += walk(child)
+        return out
+
+    return b"\n".join(walk(at._tree)).decode("utf-8", errors="replace")
+
+
+def test_a_board_user_is_sent_no_other_board(warehouse: Path) -> None:
+    """Sidebar options, tables and chart data (the funnel's points) name only its board."""
+    user = USERS["board"]
+    at = sign_in(fresh(board="SYN001", period="all"), user.name)
+    assert at.selectbox(key="board").options == ["All boards", "Synthetic Board 001 (SYN001)"]
+    for path in ("views/benchmark.py", "views/region.py", "views/data_quality.py"):
+        at.switch_page(path).run()
+        assert not at.exception and not at.error, path
+        names = set(re.findall(r"Synthetic Board \d{3}", sent(at)))
+        codes = set(re.findall(r"SYN\d{3}", sent(at)))
+        assert names <= {"Synthetic Board 001"} and codes <= {"SYN001"}, path
+    at.switch_page("views/benchmark.py").run()
+    assert len(at.get("vega_lite_chart")) == 2  # the board against England, and the funnel
+
+
+def test_hidden_figures_read_c_with_the_note(warehouse: Path) -> None:
+    at = fresh(region="north_east", period="2009-11")
+    button(at, "Continue without signing in").click().run()  # type: ignore[attr-defined]
+    assert not at.exception and not at.error
+    note = "c: a count from 1 to"
+    values = [m.value for m in at.metric]
+    assert "c" in values  # a hidden figure is c, never a blank or a zero
+    assert any(c.value.startswith(note) for c in at.caption)
+    at.switch_page("views/study_tables.py").run()
+    assert not at.exception and not at.error
+    cells = {
+        str(v)
+        for df in at.dataframe
+        for col in ("Number", "%")
+        if col in df.value.columns
+        for v in df.value[col]
+    }
+    assert "c" in cells
+    assert not cells & {"1", "2", "3", "4", "5"}
+    assert any(note in i.value for i in at.info)
