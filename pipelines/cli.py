@@ -2,7 +2,9 @@
 
 Commands that only read (tables, replicate, submissions, template, validate) never import
 dagster or great_expectations; ingest and build run the Dagster assets in process.
-Exit codes: 0 success, 1 a submission rejected (or nothing to read), 2 usage error.
+Exit codes: 0 success, 1 a submission rejected (or nothing to read), 2 usage error,
+3 the submissions were decided and accepted ones loaded, but refreshing the marts or the
+snapshot failed (the dashboard is stale: `scr build --refresh`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,18 @@ from pathlib import Path
 import duckdb
 
 from pipelines.samples import SAMPLE_SUBMISSIONS, sample_paths
-from warehouse.db import WarehouseBusy, connect, query_frame, snapshot_path, warehouse_path
+from warehouse.db import (
+    WarehouseBusy,
+    WarehouseError,
+    archive_dir,
+    connect,
+    lock_files,
+    query_frame,
+    snapshot_path,
+    warehouse_path,
+)
 
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_STALE = 0, 1, 2, 3
 
 
 class UsageError(Exception):
@@ -98,16 +109,84 @@ def _print_outcomes(outcomes: list, fmt: str) -> int:  # list[IngestOutcome]
     return EXIT_REJECTED if rejected else EXIT_OK
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
-    from pipelines.runner import ingest
+def _protected_files(warehouse: Path) -> list[Path]:
+    """Files an --out must never replace: the warehouse and everything kept beside it."""
+    from warehouse.accounts import security_path, session_key_path
 
-    outcomes = ingest([Path(p) for p in args.paths], args.warehouse_file, args.submitted_by)
+    snapshot, store = snapshot_path(warehouse), security_path(warehouse)
+    return [
+        warehouse,
+        snapshot,
+        *lock_files(warehouse),
+        *lock_files(snapshot),
+        store,
+        *(store.with_name(f"{store.name}{end}") for end in ("-wal", "-shm", "-journal")),
+        session_key_path(warehouse),
+    ]
+
+
+def _check_out(out: str, warehouse: Path) -> None:
+    """Refuse an --out that would overwrite the warehouse, its snapshot, its archive (or a
+    file in it), its lock file, the security store or the session key."""
+    target = Path(out).expanduser().resolve()
+    archive = archive_dir(warehouse)
+    for kept in [archive, *_protected_files(warehouse)]:
+        same = target == kept or (
+            target.exists() and kept.exists() and os.path.samefile(target, kept)
+        )
+        if same or (kept == archive and target.is_relative_to(archive)):
+            raise UsageError(
+                f"--out {out} would overwrite {kept.name}"
+                + (" (the submissions archive)" if kept == archive else "")
+                + ", which belongs to the warehouse; write the output somewhere else"
+            )
+
+
+def _stale(failed: Exception) -> int:
+    """Say exactly what a refresh failing after the ingest means (RefreshFailed)."""
+    outcomes = getattr(failed, "outcomes", [])
+    reason = getattr(failed, "reason", str(failed))
+    accepted = [o.path.name for o in outcomes if o.status == "accepted"]
+    if accepted:
+        done = (
+            f"{', '.join(accepted)} {'is' if len(accepted) == 1 else 'are'} accepted and "
+            "loaded into the warehouse, but"
+        )
+    else:
+        done = "no submission was loaded, but"
+    _err(
+        f"scr: {done} refreshing the marts and the dashboard snapshot failed ({reason}): "
+        "the dashboard is stale. Run `scr build --refresh` to republish them "
+        "(the next ingest also does)."
+    )
+    return EXIT_STALE
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from pipelines.runner import RefreshFailed, ingest
+
+    try:
+        outcomes = ingest([Path(p) for p in args.paths], args.warehouse_file, args.submitted_by)
+    except RefreshFailed as failed:
+        _print_outcomes(failed.outcomes, args.format)
+        return _stale(failed)
     return _print_outcomes(outcomes, args.format)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from pipelines.runner import ingest
+    from pipelines.runner import RefreshFailed, ingest, refresh
 
+    if args.refresh:
+        try:
+            refresh(args.warehouse_file)
+        except RefreshFailed as failed:
+            _err(f"scr: {failed}; the dashboard still shows the previous snapshot")
+            return EXIT_STALE
+        _say(
+            f"republished the marts and the snapshot of {args.warehouse_file}\n"
+            f"snapshot:  {snapshot_path(args.warehouse_file)}"
+        )
+        return EXIT_OK
     source = Path(args.source)
     if not source.is_dir():
         raise UsageError(f"--source {source} is not a folder")
@@ -115,7 +194,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     if not paths:
         raise UsageError(f"no submissions (workbooks or CSV folders) in {source}")
     _say(f"building {args.warehouse_file} from {len(paths)} submissions in {source}")
-    outcomes = ingest(paths, args.warehouse_file, args.submitted_by or "scr build")
+    try:
+        outcomes = ingest(paths, args.warehouse_file, args.submitted_by or "scr build")
+    except RefreshFailed as failed:
+        _print_outcomes(failed.outcomes, "text")
+        return _stale(failed)
     code = _print_outcomes(outcomes, "text")
     _say(f"warehouse: {args.warehouse_file}\nsnapshot:  {snapshot_path(args.warehouse_file)}")
     return code
@@ -551,7 +634,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="scr",
         description="SCR Observatory: load coded serious case review data, check it, and "
         "compute the 2001-03 study's tables for any period, region and board. "
-        "Exit codes: 0 success, 1 a submission rejected, 2 usage error.",
+        "Exit codes: 0 success, 1 a submission rejected, 2 usage error, 3 loaded but the "
+        "marts or snapshot could not be refreshed (run `scr build --refresh`).",
     )
     parser.add_argument(
         "--warehouse",
@@ -569,7 +653,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of submissions (default: data_samples/submissions)",
     )
     p.add_argument("--submitted-by", default=None)
-    p.set_defaults(func=cmd_build)
+    p.add_argument(
+        "--refresh",
+        action="store_true",
+        help="only republish the marts and the dashboard snapshot from the warehouse as it "
+        "is (after exit code 3: loaded, but the refresh failed); ingests nothing",
+    )
+    p.set_defaults(func=cmd_build, writes=True)
 
     p = sub.add_parser(
         "ingest",
@@ -579,7 +669,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--submitted-by", default=None, help="who sent it (default: the OS user)")
     p.add_argument("--format", choices=["text", "json"], default="text")
-    p.set_defaults(func=cmd_ingest)
+    p.set_defaults(func=cmd_ingest, writes=True)
 
     p = sub.add_parser(
         "validate", help="check a submission without loading it; exit 1 if it would be rejected"
@@ -693,12 +783,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.warehouse_file = warehouse_path(args.warehouse)
     try:
+        if getattr(args, "out", None):
+            _check_out(args.out, args.warehouse_file)
         return args.func(args)
     except UsageError as exc:
         parser.print_usage(sys.stderr)
         _err(f"scr: error: {exc}")
         return EXIT_USAGE
-    except (FileNotFoundError, WarehouseBusy) as exc:
+    except (FileNotFoundError, WarehouseError) as exc:
         _err(f"scr: {exc}")
         return EXIT_REJECTED
     except KeyboardInterrupt:
@@ -706,9 +798,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # never a traceback for a user; SCR_DEBUG=1 shows it
         if os.environ.get("SCR_DEBUG"):
             raise
+        # After an ingest's commit "nothing was changed" would be false: point to the ledger.
+        changed = (
+            "`scr submissions` shows what was loaded"
+            if getattr(args, "writes", False)
+            else "nothing was changed by the failed step"
+        )
         _err(
             f"scr: internal error ({type(exc).__name__}): {exc}\n"
-            "nothing was changed by the failed step; set SCR_DEBUG=1 for details"
+            f"{changed}; set SCR_DEBUG=1 for details"
         )
         return EXIT_REJECTED
 

@@ -99,7 +99,20 @@ def ingest_one(
     return IngestOutcome(path, submission_id, str(row["status"]), row, report_lines(issues))
 
 
+class RefreshFailed(RuntimeError):
+    """The submissions were decided (accepted ones are committed and stay loaded), but
+    refreshing the marts or publishing the snapshot failed: the dashboard is stale until
+    `scr build --refresh` or the next ingest republishes them."""
+
+    def __init__(self, reason: str, outcomes: list[IngestOutcome] | None = None):
+        super().__init__(f"refreshing the marts and the snapshot failed: {reason}")
+        self.reason = reason
+        self.outcomes = outcomes or []
+
+
 def refresh_marts(warehouse: WarehouseResource, instance: dg.DagsterInstance) -> None:
+    """Rebuild the marts from the core tables and publish a new snapshot (all or none of
+    the snapshot: a failure leaves the previous one, and no temporary file)."""
     result = dg.materialize(
         [study_tables, data_quality, warehouse_snapshot],
         run_config=QUIET,
@@ -108,13 +121,17 @@ def refresh_marts(warehouse: WarehouseResource, instance: dg.DagsterInstance) ->
         raise_on_error=False,
     )
     if not result.success:
-        raise RuntimeError(f"refreshing the marts failed: {_failure_text(result)}")
+        raise RefreshFailed(_failure_text(result))
 
 
 def ingest(
     paths: list[Path], warehouse_file: Path, submitted_by: str | None = None
 ) -> list[IngestOutcome]:
-    """Ingest submissions one after another, then refresh the marts and the snapshot."""
+    """Ingest submissions one after another, then refresh the marts and the snapshot.
+
+    Raises RefreshFailed, carrying the outcomes, if only the refresh failed. Every ingest
+    refreshes, so one after a failed refresh republishes what the failed one left stale.
+    """
     warehouse = WarehouseResource(path=str(warehouse_file))
     instance = _instance()
     with writer_lock(warehouse.file):
@@ -122,5 +139,21 @@ def ingest(
             with warehouse.get_connection() as con:
                 load.recover_interrupted(con)
         outcomes = [ingest_one(p, warehouse, instance, submitted_by) for p in paths]
-        refresh_marts(warehouse, instance)
+        try:
+            refresh_marts(warehouse, instance)
+        except RefreshFailed as failed:
+            raise RefreshFailed(failed.reason, outcomes) from None
     return outcomes
+
+
+def refresh(warehouse_file: Path) -> None:
+    """Republish the marts and the snapshot without ingesting (`scr build --refresh`)."""
+    warehouse = WarehouseResource(path=str(warehouse_file))
+    if not warehouse.file.exists():
+        raise FileNotFoundError(
+            f"no warehouse at {warehouse.file}: run `scr build` or `scr ingest` first"
+        )
+    with writer_lock(warehouse.file):
+        with warehouse.get_connection() as con:
+            load.recover_interrupted(con)
+        refresh_marts(warehouse, _instance())

@@ -11,8 +11,11 @@ database instance per path in a process, which would keep serving the replaced f
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
+import re
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,8 +27,31 @@ DEFAULT_WAREHOUSE = Path(__file__).with_name("scr.duckdb")
 ENV_WAREHOUSE = "SCR_WAREHOUSE"
 
 
-class WarehouseBusy(RuntimeError):
+class WarehouseError(RuntimeError):
+    """The warehouse cannot be used; the message says why, for the user."""
+
+
+class WarehouseBusy(WarehouseError):
     """Another process is writing to the warehouse and did not finish in time."""
+
+
+class WarehouseUnavailable(WarehouseError):
+    """Not a lock: permission denied, not a DuckDB file, disk full, ..."""
+
+
+class InjectedFault(RuntimeError):
+    """Raised at a fault point when SCR_FAULT_MODE=raise (tests of failure handling)."""
+
+
+def fault_point(name: str) -> None:
+    """Fault injection for the crash tests: pause (or, with SCR_FAULT_MODE=raise, fail)
+    inside a step when SCR_FAULT_POINT names it."""
+    if os.environ.get("SCR_FAULT_POINT") != name:
+        return
+    print(f"SCR_FAULT_POINT {name} reached", file=sys.stderr, flush=True)
+    if os.environ.get("SCR_FAULT_MODE") == "raise":
+        raise InjectedFault(f"fault injected at {name}")
+    time.sleep(float(os.environ.get("SCR_FAULT_SECONDS", "60")))
 
 
 def warehouse_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -42,35 +68,78 @@ def archive_dir(path: Path) -> Path:
     return path.with_name(f"{path.stem}.archive")
 
 
+def lock_files(path: Path) -> list[Path]:
+    """The files a writer creates beside the warehouse that no output may replace."""
+    return [path.with_name(f"{path.name}.lock"), path.with_name(f"{path.name}.wal")]
+
+
 def _is_lock_error(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return "lock" in text or "conflicting" in text
+    """Only DuckDB's own "another process holds the file" error, nothing else with 'lock'."""
+    text = str(exc)
+    return "Could not set lock on file" in text or "Conflicting lock is held" in text
+
+
+def unavailable(
+    path: Path, exc: BaseException, what: str = "the warehouse"
+) -> WarehouseUnavailable:
+    """What went wrong opening ``path``, in words (the OS or DuckDB detail kept at the end)."""
+    text = str(exc)
+    code = getattr(exc, "errno", None)
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    if code in (errno.EACCES, errno.EPERM) or "Permission denied" in text:
+        why = "permission denied: check the owner and mode of the file and its folder"
+    elif code == errno.ENOSPC or "No space left on device" in text:
+        why = "the disk is full: free some space and run the command again"
+    elif code == errno.EROFS or "Read-only file system" in text:
+        why = "the file system is read-only"
+    elif "not a valid DuckDB database file" in text:
+        why = "it is not a DuckDB database file (check --warehouse or SCR_WAREHOUSE)"
+    elif "version" in text.lower() and ("older" in text or "newer" in text):
+        why = f"it was written by another DuckDB version ({first})"
+    else:
+        why = first
+    return WarehouseUnavailable(f"cannot use {what} {path}: {why}")
 
 
 def connect(
     path: Path, *, read_only: bool = False, wait_seconds: float = 60.0
 ) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, waiting while another process holds DuckDB's file lock."""
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    """Open the warehouse, waiting while another process holds DuckDB's file lock.
+
+    Only a lock conflict is "in use by another process"; any other failure (permission
+    denied, not a DuckDB file, disk full) raises WarehouseUnavailable saying which.
+    """
+    try:
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise unavailable(path, exc) from exc
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
-            if not _is_lock_error(exc) or time.monotonic() > deadline:
+            if not _is_lock_error(exc):
+                raise unavailable(path, exc) from exc
+            if time.monotonic() > deadline:
                 raise WarehouseBusy(
                     f"the warehouse {path} is in use by another process; try again shortly"
                 ) from exc
             time.sleep(0.2)
+        except duckdb.Error as exc:  # e.g. a serialization error: a file DuckDB cannot read
+            raise unavailable(path, exc) from exc
 
 
 @contextlib.contextmanager
 def writer_lock(path: Path, wait_seconds: float = 300.0) -> Iterator[None]:
     """Serialise writers (ingests, builds) across processes on a lock file beside the DB."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock_file = path.with_name(f"{path.name}.lock")
-    with open(lock_file, "a+") as handle:
+    lock_file = lock_files(path)[0]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_file, "a+")  # closed by the with below
+    except OSError as exc:
+        raise unavailable(lock_file, exc, "the warehouse's lock file") from exc
+    with handle:
         deadline = time.monotonic() + wait_seconds
         while True:
             try:
@@ -88,21 +157,56 @@ def writer_lock(path: Path, wait_seconds: float = 300.0) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def quote_identifier(name: str) -> str:
+    """A SQL identifier, double-quoted (a database named after a file like o'q.duckdb)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+STAGING = re.compile(r"\.(\d+)\.tmp(\.wal)?$")
+
+
+def _remove_orphans(target: Path) -> None:
+    """Delete snapshot copies left by writers that died (their PID is gone)."""
+    for leftover in target.parent.iterdir():
+        found = STAGING.search(leftover.name)
+        if not leftover.name.startswith(f"{target.name}.") or not found:
+            continue
+        if int(found.group(1)) == os.getpid():
+            continue
+        try:
+            os.kill(int(found.group(1)), 0)
+        except ProcessLookupError:
+            leftover.unlink(missing_ok=True)
+        except PermissionError:
+            pass  # alive, another user's
+
+
 def publish_snapshot(con: duckdb.DuckDBPyConnection, path: Path) -> Path:
-    """Copy the warehouse into a finished file, then swap it in with one atomic rename."""
+    """Copy the warehouse into a finished file, then swap it in with one atomic rename.
+
+    On any failure the half-written copy is removed: readers keep the previous snapshot
+    and nothing is left behind (`scr build --refresh` publishes again).
+    """
     target = snapshot_path(path)
     staging = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    staging.unlink(missing_ok=True)
-    con.execute(f"ATTACH '{staging}' AS snapshot_copy")
+    leftovers = (staging, staging.with_name(f"{staging.name}.wal"))
+    _remove_orphans(target)
+    for leftover in leftovers:
+        leftover.unlink(missing_ok=True)
     try:
-        con.execute(
-            "COPY FROM DATABASE {} TO snapshot_copy".format(
-                con.execute("SELECT current_database()").fetchall()[0][0]
-            )
-        )
-    finally:
-        con.execute("DETACH snapshot_copy")
-    os.replace(staging, target)
+        # The path is a bound parameter, never pasted into the SQL (a folder named o'q).
+        con.execute("ATTACH ? AS snapshot_copy", [str(staging)])
+        try:
+            database = con.execute("SELECT current_database()").fetchall()[0][0]
+            con.execute(f"COPY FROM DATABASE {quote_identifier(database)} TO snapshot_copy")
+            fault_point("snapshot")
+        finally:
+            con.execute("DETACH snapshot_copy")
+        os.replace(staging, target)
+    except BaseException:
+        for leftover in leftovers:
+            leftover.unlink(missing_ok=True)
+        raise
     return target
 
 

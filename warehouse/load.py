@@ -15,10 +15,7 @@ import datetime as dt
 import getpass
 import hashlib
 import json
-import os
 import shutil
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,9 +23,17 @@ import duckdb
 import polars as pl
 
 from warehouse import checks
-from warehouse.db import query_frame
+from warehouse.db import fault_point, query_frame
 from warehouse.frame import frame
-from warehouse.issues import ERROR, combine, issues_json, report_lines, summarise
+from warehouse.issues import (
+    ERROR,
+    WARNING,
+    combine,
+    issue,
+    issues_json,
+    report_lines,
+    summarise,
+)
 from warehouse.schema import CORE_SHEETS, ensure_schema
 
 ISSUE_FIELDS = "severity, sheet, row_number, column_name, value, rule, description, hint"
@@ -41,6 +46,10 @@ class SubmissionRejected(Exception):
         self.lines = lines
 
 
+class SubmissionChanged(RuntimeError):
+    """The submitted file changed while it was being received."""
+
+
 @dataclass(frozen=True)
 class Receipt:
     submission_id: str
@@ -48,24 +57,49 @@ class Receipt:
     original_name: str
     source_kind: str
     archive_path: Path
+    set_aside: Path | None = None  # an archived copy found altered, moved out of the way
 
 
-def fault_point(name: str) -> None:
-    """Fault injection for the crash tests: pause inside a step when asked to."""
-    if os.environ.get("SCR_FAULT_POINT") == name:
-        print(f"SCR_FAULT_POINT {name} reached", file=sys.stderr, flush=True)
-        time.sleep(float(os.environ.get("SCR_FAULT_SECONDS", "60")))
+HASH_CHUNK = 1024 * 1024
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file())
+
+
+def _hash_into(digest: hashlib._Hash, path: Path, copy_to: Path | None = None) -> None:
+    """Feed a file to the digest in chunks (never whole in memory), copying it if asked."""
+    with open(path, "rb") as source:
+        out = open(copy_to, "wb") if copy_to is not None else None
+        try:
+            while chunk := source.read(HASH_CHUNK):
+                digest.update(chunk)
+                if out is not None:
+                    out.write(chunk)
+        finally:
+            if out is not None:
+                out.close()
+
+
+def _sha256(path: Path, copy_to: Path | None = None) -> str:
+    """sha256 of a workbook, or of a CSV folder's file names and contents in name order;
+    with ``copy_to``, the bytes hashed are the bytes copied (so the copy is what was hashed)."""
+    digest = hashlib.sha256()
+    if path.is_dir():
+        if copy_to is not None:
+            copy_to.mkdir()
+        for item in _files(path):
+            digest.update(item.name.encode() + b"\0")
+            _hash_into(digest, item, copy_to / item.name if copy_to is not None else None)
+            digest.update(b"\0")
+    elif path.is_file():
+        _hash_into(digest, path, copy_to)
+    return digest.hexdigest()
 
 
 def content_sha256(path: Path) -> str:
     """sha256 of a workbook, or of a CSV folder's file names and contents in name order."""
-    digest = hashlib.sha256()
-    if path.is_dir():
-        for item in sorted(p for p in path.iterdir() if p.is_file()):
-            digest.update(item.name.encode() + b"\0" + item.read_bytes() + b"\0")
-    elif path.is_file():
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return _sha256(path)
 
 
 def partition_key(path: Path) -> str:
@@ -73,26 +107,42 @@ def partition_key(path: Path) -> str:
     return content_sha256(path)[:16]
 
 
-def archive(path: Path, archive_root: Path, sha: str) -> Path:
-    """Keep the raw file forever, content-addressed; an existing copy is never overwritten."""
-    archive_root.mkdir(parents=True, exist_ok=True)
+def _remove(path: Path) -> None:
     if path.is_dir():
-        target = archive_root / sha
-        if not target.exists():
-            tmp = archive_root / f".{sha}.tmp"
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir()
-            for item in sorted(p for p in path.iterdir() if p.is_file()):
-                shutil.copy2(item, tmp / item.name)
-            tmp.rename(target)
-        return target
-    suffix = path.suffix.lower() or ".bin"
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def archive(path: Path, archive_root: Path, sha: str) -> tuple[Path, Path | None]:
+    """Keep the raw file forever, content-addressed; a good copy is never overwritten.
+
+    An archived copy is trusted only if it still hashes to ``sha``: one edited since (the
+    ledger would record one content and load another) is moved aside, kept for whoever
+    edited it, and the file received now is archived in its place. Returns the archived
+    copy and where an altered one was set aside, if any.
+    """
+    archive_root.mkdir(parents=True, exist_ok=True)
+    suffix = "" if path.is_dir() else (path.suffix.lower() or ".bin")
     target = archive_root / f"{sha}{suffix}"
-    if path.is_file() and not target.exists():
+    set_aside = None
+    if target.exists() and content_sha256(target) != sha:
+        set_aside = target.with_name(f"{target.name}.altered-{dt.datetime.now():%Y%m%dT%H%M%S%f}")
+        target.rename(set_aside)
+    if not target.exists():
         tmp = archive_root / f".{sha}{suffix}.tmp"
-        shutil.copy2(path, tmp)
-        tmp.rename(target)
-    return target
+        _remove(tmp)
+        try:
+            copied = _sha256(path, copy_to=tmp)
+            if copied != sha:
+                raise SubmissionChanged(
+                    f"{path.name} changed while it was being received; send it again "
+                    "once nothing is writing to it"
+                )
+            tmp.rename(target)
+        finally:
+            _remove(tmp)
+    return target, set_aside
 
 
 def receive(
@@ -106,7 +156,9 @@ def receive(
     path = Path(path)
     sha = content_sha256(path)
     kind = "csv" if path.is_dir() else (path.suffix.lower().lstrip(".") or "unknown")
-    stored = archive(path, archive_root, sha) if path.exists() else archive_root / sha
+    stored, set_aside = (
+        archive(path, archive_root, sha) if path.exists() else (archive_root / sha, None)
+    )
     now = dt.datetime.now()
     submission_id = f"S{now:%Y%m%d%H%M%S%f}-{sha[:8]}"
     con.execute(
@@ -124,7 +176,7 @@ def receive(
             run_id,
         ],
     )
-    return Receipt(submission_id, sha, path.name, kind, stored)
+    return Receipt(submission_id, sha, path.name, kind, stored, set_aside)
 
 
 def merge_issues(found: pl.DataFrame, extra: pl.DataFrame) -> pl.DataFrame:
@@ -145,6 +197,19 @@ def check_submission(
 def stage(con: duckdb.DuckDBPyConnection, receipt: Receipt) -> dict[str, int]:
     """Read and check the archived copy into stg_* and stg_issues, in one transaction."""
     sheets, found = check_submission(con, receipt.archive_path)
+    if receipt.set_aside is not None:
+        found = combine(
+            [
+                found,
+                issue(
+                    "archive_altered",
+                    f"the archived copy of this content had been altered since it was "
+                    f"archived; it was set aside as {receipt.set_aside.name} and the file "
+                    "received now was archived and checked in its place",
+                    severity=WARNING,
+                ),
+            ]
+        )
     cf = frame()
     con.begin()
     try:
