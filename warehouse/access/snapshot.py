@@ -173,7 +173,7 @@ def snapshot_cursor(snapshot: Path, version: str) -> duckdb.DuckDBPyConnection:
             database = found[0]
         else:
             database = duckdb.connect(":memory:")
-            database.execute(f"ATTACH '{snapshot}' AS wh (READ_ONLY)")
+            database.execute("ATTACH ? AS wh (READ_ONLY)", [str(snapshot)])  # bound: o'q
             held.append((version, database))
             while len(held) > _VERSIONS_KEPT:
                 held.pop(0)[1].close()
