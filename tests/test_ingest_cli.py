@@ -176,13 +176,25 @@ def test_tables_without_a_warehouse_is_a_clear_error(tmp_path: Path, capsys) -> 
     assert "scr build" in capsys.readouterr().err
 
 
-def test_reading_commands_do_not_import_dagster_or_gx(replication_warehouse: Path) -> None:
+def test_reading_commands_do_not_import_dagster_or_gx(
+    replication_warehouse: Path, tmp_path: Path
+) -> None:
+    from tests.conftest import REPLICATION, csv_folder
+
+    bad = small_submission()
+    bad["reviews"][0]["region"] = "Londn"
+    folder = csv_folder(tmp_path, "bad", bad)
     code = (
         "import sys, io, contextlib\n"
         "from pipelines.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    assert main(['--warehouse', {str(replication_warehouse)!r}, 'tables']) == 0\n"
         f"    assert main(['--warehouse', {str(replication_warehouse)!r}, 'submissions']) == 0\n"
+        # validate checks against the warehouse too (ownership), with the fast checker only
+        f"    assert main(['--warehouse', {str(replication_warehouse)!r}, 'validate', "
+        f"{str(REPLICATION)!r}]) == 0\n"
+        f"    assert main(['--warehouse', {str(replication_warehouse)!r}, 'validate', "
+        f"{str(folder)!r}]) == 1\n"
         "print(sorted(m for m in ('dagster', 'great_expectations') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,

@@ -45,6 +45,28 @@ def test_template_has_every_sheet_column_dropdown_and_date_format(tmp_path: Path
     assert book["lists"].sheet_state == "hidden"
 
 
+def test_template_notes_list_the_registry_checks(tmp_path: Path) -> None:
+    """The notes say what `scr validate` checks, because both come from the registry."""
+    from warehouse.checks import registry
+
+    out = tmp_path / "blank.xlsx"
+    assert main(["template", "--out", str(out)]) == 0
+    notes = list(openpyxl.load_workbook(out)["notes"].iter_rows(values_only=True))
+    types = {"string", "code", "integer", "date"}
+    checked = {(r[0], r[1]): r[6] for r in notes if r and r[1] and r[2] in types}
+    assert checked[("reviews", "region")] == (
+        "no NUL, bidirectional-control or zero-width characters; required; "
+        "one of the 'region' codes"
+    )
+    assert checked[("reviews", "report_pages")] == "a whole number; at least 1; at most 2000"
+    assert "at most 2000 characters" in checked[("recommendations", "text")]
+    assert "on or after the review's incident_date" in checked[("actions", "due_date")]
+    listed = {(r[0], r[3]) for r in notes if r and r[3]}
+    for check in registry():
+        if check.scope != "sheet" or check.kind == "unique" or check.severity != "error":
+            assert (check.sheet, check.rule) in listed, check.name
+
+
 def test_a_filled_in_template_is_a_valid_submission(tmp_path: Path) -> None:
     out = tmp_path / "filled.xlsx"
     assert main(["template", "--out", str(out)]) == 0

@@ -59,23 +59,29 @@ EXPECTATIONS_CHECK = "meets_expectations"
             asset=staged_submission,
             blocking=True,
             partitions_def=submissions,
-            description="Types, codes, required and unknown columns, unique keys, links "
-            "between sheets and the coding frame's rules (row-level report).",
+            description="The check registry's fast checker, run when the submission was staged: "
+            "types, codes, required and unknown columns, ranges, unique keys, links between "
+            "sheets, date order, counts, ownership, text limits (row-level report).",
         ),
         dg.AssetCheckSpec(
             EXPECTATIONS_CHECK,
             asset=staged_submission,
             blocking=True,
             partitions_def=submissions,
-            description="The Great Expectations suites in expectations/ (one per sheet, two "
-            "cross-sheet), run on the staged rows.",
+            description="The Great Expectations suites in expectations/ (one per sheet, "
+            "generated from the check registry), run on the staged rows: the suite of record.",
         ),
     ],
 )
 def staged_submission_checks(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[dg.AssetCheckResult]:
-    """Audit the staged submission; any failure rejects it whole (nothing is published)."""
+    """Audit the staged submission; any failure rejects it whole (nothing is published).
+
+    The fast checker's verdict was recorded in stg_issues when the submission was staged; the
+    GX suites then run on the staged rows (a pandas batch per sheet holding only the columns
+    its suite reads), and any row they reject that the fast checker did not is added to the
+    report. Either one failing rejects the submission."""
     with warehouse.get_connection() as con:
         submission_id = load.submission_for_run(con, context.run.run_id)
         if submission_id is None:
@@ -83,6 +89,16 @@ def staged_submission_checks(
         rule_errors = load.staged_issues(con, submission_id).filter(pl.col("severity") == "error")
         gx_errors = load.audit_expectations(con, submission_id).filter(
             pl.col("severity") == "error"
+        )
+        # The failed expectations, named as their checks are (sheet.column.rule).
+        failed = (
+            gx_errors.select(
+                pl.concat_str(["sheet", "column_name", "rule"], separator=".", ignore_nulls=True)
+            )
+            .to_series()
+            .unique()
+            .sort()
+            .to_list()
         )
         lines = load.reject(con, submission_id) if rule_errors.height or gx_errors.height else []
     report = dg.MetadataValue.md("\n".join(f"- {x}" for x in lines) or "no problems")
@@ -97,7 +113,7 @@ def staged_submission_checks(
         metadata={
             "submission_id": submission_id,
             "failing_cells": gx_errors.height,
-            "failed_expectations": gx_errors["rule"].unique().sort().to_list(),
+            "failed_expectations": failed,
         },
     )
 
