@@ -1,0 +1,480 @@
+"""Hostile and broken inputs: each is rejected with a short report, in bounded memory, and
+changes nothing; I/O problems say what they are; a failed refresh after a commit says so.
+
+Every file is built here (no binaries committed). Zip parts are written by hand where a
+library would refuse to write them (a part lying about its size) or would take too long
+(a 1.6 GB sheet, written as one compressed block repeated).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipelines.cli import main
+from tests.conftest import REPO, csv_folder, small_submission, write_workbook
+from warehouse.issues import combine, issue, report_lines
+from warehouse.load import check_submission
+from warehouse.reader import LIMITS, Limits, read_submission
+
+ENV = {**os.environ, "GX_ANALYTICS_ENABLED": "false", "DAGSTER_DISABLE_TELEMETRY": "1"}
+MEMORY_CEILING_MB = 400  # `scr validate` of a small workbook needs about 200 MB
+
+
+# --- building hostile workbooks ---------------------------------------------------------
+
+
+def workbook(path: Path, cells: Callable[..., None] | None = None) -> Path:
+    return write_workbook(path, small_submission(), cells)
+
+
+def parts_of(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def rezip(path: Path, parts: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return path
+
+
+def sheet_part(parts: dict[str, bytes], sheet: str = "reviews") -> str:
+    """The zip part holding a sheet (xlsxwriter numbers them in the order written)."""
+    order = list(small_submission())
+    return f"xl/worksheets/sheet{order.index(sheet) + 1}.xml"
+
+
+class RawPart:
+    """A zip part given as raw deflate data, its CRC and the sizes it declares."""
+
+    def __init__(self, name: str, deflated: Iterable[bytes], crc: int, size: int) -> None:
+        self.name, self.deflated, self.crc, self.size = name, deflated, crc, size
+
+
+def raw_zip(path: Path, parts: dict[str, bytes], raw: RawPart, declared_size: int) -> Path:
+    """A zip of ``parts`` plus one part written as given, declaring ``declared_size``."""
+    with open(path, "wb") as out:
+        directory = []
+        entries = [(n, d) for n, d in parts.items() if n != raw.name] + [(raw.name, raw)]
+        for name, data in entries:
+            offset = out.tell()
+            if isinstance(data, RawPart):
+                crc, size = data.crc, declared_size
+                chunks: Iterable[bytes] = data.deflated
+            else:
+                crc, size = zlib.crc32(data), len(data)
+                packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+                chunks = [packer.compress(data) + packer.flush()]
+            encoded = name.encode()
+            header_at = out.tell()
+            out.write(struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, 0, 0, 0, 0, 0, 0))
+            out.write(encoded)
+            packed = 0
+            for chunk in chunks:
+                out.write(chunk)
+                packed += len(chunk)
+            end = out.tell()
+            out.seek(header_at)
+            out.write(
+                struct.pack(
+                    "<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, 0, crc, packed, size, len(encoded), 0
+                )
+            )
+            out.seek(end)
+            directory.append((encoded, crc, packed, size, offset))
+        start = out.tell()
+        for encoded, crc, packed, size, offset in directory:
+            out.write(
+                struct.pack(
+                    "<4s6H3L5H2L",
+                    b"PK\x01\x02",
+                    20,
+                    20,
+                    0,
+                    8,
+                    0,
+                    0,
+                    crc,
+                    packed,
+                    size,
+                    len(encoded),
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    offset,
+                )
+            )
+            out.write(encoded)
+        length = out.tell() - start
+        count = len(directory)
+        out.write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count, count, length, start, 0))
+    return path
+
+
+def bomb_sheet(name: str, unpacked: int) -> RawPart:
+    """A sheet of ``unpacked`` bytes of one repeated cell, deflated as one block repeated:
+    after a full flush, deflating the same 8 MB again gives the same bytes."""
+    head = (
+        b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats'
+        b'.org/spreadsheetml/2006/main"><dimension ref="A1"/><sheetData><row r="1">'
+    )
+    tail = b"</row></sheetData></worksheet>"
+    unit = b'<c r="A2"><v>1</v></c>' * (8 * 1024 * 1024 // 22)
+    repeats = (unpacked - len(head) - len(tail)) // len(unit)
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    first = packer.compress(head) + packer.flush(zlib.Z_FULL_FLUSH)
+    block = packer.compress(unit) + packer.flush(zlib.Z_FULL_FLUSH)
+    last = packer.compress(tail) + packer.flush()
+    crc = zlib.crc32(head)
+    for _ in range(repeats):
+        crc = zlib.crc32(unit, crc)
+    crc = zlib.crc32(tail, crc)
+    size = len(head) + repeats * len(unit) + len(tail)
+    return RawPart(name, [first, *([block] * repeats), last], crc, size)
+
+
+# --- running `scr` in a child whose peak memory is measured ------------------------------
+
+
+def scr_measured(*args: str, warehouse: Path, timeout: float = 120) -> tuple[int, str, float]:
+    """Exit code, output and peak RSS (MB) of `scr ...` in a child process of its own.
+
+    The child is reaped with os.wait4, which reports that child's own peak (RUSAGE_CHILDREN
+    would mix in every earlier child of the test process)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "--warehouse", str(warehouse), *args],
+        cwd=REPO,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    timer = threading.Timer(timeout, proc.kill)
+    timer.start()
+    try:
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        timer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, out, usage.ru_maxrss / 1024  # ru_maxrss is in KB on Linux
+
+
+def assert_rejected_small(code: int, out: str, peak_mb: float, *expected: str) -> None:
+    assert code == 1, out
+    assert "Traceback" not in out and "internal error" not in out, out
+    assert peak_mb < MEMORY_CEILING_MB, f"peak RSS {peak_mb:.0f} MB"
+    assert len(out) < 4000, out[:4000]
+    for text in expected:
+        assert text in out, out
+
+
+def xfd_workbook(path: Path) -> Path:
+    """The small submission plus one cell at XFD1048576 (the last cell Excel allows)."""
+
+    def far(name: str, ws: object, columns: list[str]) -> None:
+        if name == "reviews":
+            ws.write(1048575, 16383, "x")  # type: ignore[attr-defined]
+
+    return workbook(path, far)
+
+
+# --- workbooks over the limits: rejected before anything is allocated --------------------
+
+
+def test_a_cell_at_xfd1048576_is_rejected_in_bounded_memory(tmp_path: Path) -> None:
+    path = xfd_workbook(tmp_path / "far.xlsx")
+    assert path.stat().st_size < 20_000
+    code, out, peak = scr_measured("validate", str(path), warehouse=tmp_path / "w" / "scr.duckdb")
+    assert_rejected_small(
+        code,
+        out,
+        peak,
+        "would be REJECTED",
+        "sheet 'reviews' uses range A1:XFD1048576: more than the 200,000 rows / 200 columns",
+    )
+
+
+def test_a_zip_bomb_is_rejected_in_bounded_memory(tmp_path: Path) -> None:
+    parts = parts_of(workbook(tmp_path / "ok.xlsx"))
+    sheet = bomb_sheet(sheet_part(parts), 1_600_000_000)
+    bomb = raw_zip(tmp_path / "bomb.xlsx", parts, sheet, sheet.size)
+    assert bomb.stat().st_size < 6_000_000 and sheet.size > 1_500_000_000
+    with zipfile.ZipFile(bomb) as zf:  # a valid zip: its first bytes unpack as declared
+        assert zf.getinfo(sheet.name).file_size == sheet.size
+        assert zf.open(sheet.name).read(100).startswith(b"<?xml")
+    start = time.monotonic()
+    code, out, peak = scr_measured("validate", str(bomb), warehouse=tmp_path / "w" / "scr.duckdb")
+    assert_rejected_small(
+        code,
+        out,
+        peak,
+        "declares 1.5 GB unpacked (part xl/worksheets/sheet1.xml: 1.5 GB): "
+        "more than the 500 MB a submission may hold",
+    )
+    assert time.monotonic() - start < 60
+
+
+def test_a_part_unpacking_to_more_than_it_declares_is_stopped_early(tmp_path: Path) -> None:
+    parts = parts_of(workbook(tmp_path / "ok.xlsx"))
+    sheet = bomb_sheet(sheet_part(parts), 1_600_000_000)
+    liar = raw_zip(tmp_path / "liar.xlsx", parts, sheet, declared_size=10_000)
+    code, out, peak = scr_measured("validate", str(liar), warehouse=tmp_path / "w" / "scr.duckdb")
+    assert_rejected_small(
+        code,
+        out,
+        peak,
+        "part xl/worksheets/sheet1.xml of the workbook unpacks to more than the 9.8 KB it declares",
+    )
+
+
+def test_parts_claiming_huge_sizes_are_rejected(tmp_path: Path) -> None:
+    parts = parts_of(workbook(tmp_path / "ok.xlsx"))
+    name = sheet_part(parts)
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    honest = RawPart(
+        name, [packer.compress(parts[name]) + packer.flush()], zlib.crc32(parts[name]), 0
+    )
+    claims = raw_zip(tmp_path / "claims.xlsx", parts, honest, declared_size=4_000_000_000)
+    raw = read_submission(claims)
+    assert raw.sheets == {}
+    assert raw.issues["description"].to_list() == [
+        "the workbook declares 3.7 GB unpacked (part xl/worksheets/sheet1.xml: 3.7 GB): "
+        "more than the 500 MB a submission may hold"
+    ]
+    # Within the total but claiming more than it holds: damaged, never trusted.
+    short = raw_zip(tmp_path / "short.xlsx", parts, honest, declared_size=len(parts[name]) + 5)
+    (description,) = read_submission(short).issues["description"].to_list()
+    assert "is not a readable .xlsx workbook (part xl/worksheets/sheet1.xml is damaged)" in (
+        description
+    )
+
+
+def test_a_dimension_that_lies_is_caught_by_streaming_the_sheet(tmp_path: Path) -> None:
+    parts = parts_of(xfd_workbook(tmp_path / "far.xlsx"))
+    name = sheet_part(parts)
+    parts[name] = parts[name].replace(b'ref="A1:XFD1048576"', b'ref="A1:M3"')
+    raw = read_submission(rezip(tmp_path / "lie.xlsx", parts))
+    assert raw.issues.select("sheet", "rule", "description").rows() == [
+        (
+            "reviews",
+            "over_limit",
+            "sheet 'reviews' uses range A1:XFD1048576 (its <dimension> says A1:M3): more "
+            "than the 200,000 rows / 200 columns a sheet may have",
+        )
+    ]
+
+
+def test_cells_without_references_are_placed_by_an_xml_parse(tmp_path: Path) -> None:
+    """Cells may omit `r` (their place is then implied): the fast byte scan hands such a
+    sheet to expat, which places every cell, finds error cells, and enforces the limits."""
+
+    def error_cell(name: str, ws: object, columns: list[str]) -> None:
+        if name == "children":
+            ws.write_formula(2, columns.index("age_months"), "=1/0", None, "#DIV/0!")  # type: ignore[attr-defined]
+
+    original = workbook(tmp_path / "refs.xlsx", error_cell)
+    parts = parts_of(original)
+    for name in [n for n in parts if n.startswith("xl/worksheets/")]:
+        parts[name] = re.sub(rb'(<c) r="[A-Z]+[0-9]+"', rb"\1", parts[name])
+        parts[name] = re.sub(rb"<dimension[^>]*/>", b"", parts[name])
+    bare = read_submission(rezip(tmp_path / "bare.xlsx", parts))
+    expected = read_submission(original)
+    assert bare.issues.equals(expected.issues)
+    assert bare.issues.filter(pl.col("rule") == "excel_error").select(
+        "sheet", "row_number", "column_name", "value"
+    ).rows() == [("children", 3, "age_months", "#DIV/0!")]
+    assert bare.sheets.keys() == expected.sheets.keys()
+    for sheet, frame in expected.sheets.items():
+        assert bare.sheets[sheet].equals(frame), sheet
+    # 300 cells in one row, none with a reference: column KN, over the 200 allowed.
+    wide = "".join("<c><v>1</v></c>" for _ in range(300)).encode()
+    name = sheet_part(parts)
+    parts[name] = parts[name].replace(
+        b"</sheetData>", b'<row r="9">' + wide + b"</row></sheetData>"
+    )
+    (description,) = (
+        read_submission(rezip(tmp_path / "wide.xlsx", parts)).issues["description"].to_list()
+    )
+    assert description == (
+        "sheet 'reviews' uses range A1:KN9: more than the 200,000 rows / 200 columns a sheet "
+        "may have"
+    )
+
+
+def test_too_many_parts(tmp_path: Path) -> None:
+    parts = parts_of(workbook(tmp_path / "ok.xlsx"))
+    parts |= {f"xl/media/pad{i}.bin": b"" for i in range(LIMITS.zip_entries)}
+    (description,) = (
+        read_submission(rezip(tmp_path / "parts.xlsx", parts)).issues["description"].to_list()
+    )
+    assert description == (
+        f"the workbook has {len(parts):,} parts: more than the 1,000 an .xlsx workbook may have"
+    )
+
+
+def test_limits_are_set_in_one_frozen_dataclass(tmp_path: Path) -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        LIMITS.rows = 10  # type: ignore[misc]
+    path = workbook(tmp_path / "ok.xlsx")
+    assert read_submission(path).issues.filter(pl.col("severity") == "error").height == 0
+    cases = {
+        Limits(rows=2): "sheet 'reviews' uses range A1:L3: more than the 2 rows / 200 columns",
+        Limits(columns=11): "uses range A1:L3: more than the 200,000 rows / 11 columns",
+        Limits(cells=30): "uses range A1:L3 (36 cells): more than the 30 cells a sheet may have",
+        Limits(workbook_bytes=1000): "ok.xlsx is ",
+        Limits(unpacked_bytes=5000): "more than the 4.9 KB a submission may hold",
+        Limits(zip_entries=5): "parts: more than the 5 an .xlsx workbook may have",
+    }
+    for limits, text in cases.items():
+        (description,) = read_submission(path, limits=limits).issues["description"].to_list()
+        assert text in description, (limits, description)
+
+
+def test_a_rejected_hostile_workbook_leaves_the_ledger_decided_and_nothing_changed(
+    tmp_path: Path, make_submission: Callable[..., Path]
+) -> None:
+    warehouse = tmp_path / "w" / "scr.duckdb"
+    assert main(["--warehouse", str(warehouse), "ingest", str(make_submission())]) == 0
+    before = core_rows(warehouse)
+    code, out, peak = scr_measured(
+        "ingest", str(xfd_workbook(tmp_path / "far.xlsx")), warehouse=warehouse
+    )
+    assert code == 1 and "REJECTED far.xlsx" in out and "uses range A1:XFD1048576" in out, out
+    assert core_rows(warehouse) == before
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        statuses = con.execute(
+            "SELECT original_name, status FROM submissions ORDER BY received_at"
+        ).fetchall()
+    finally:
+        con.close()
+    assert statuses == [("small", "accepted"), ("far.xlsx", "rejected")]
+
+
+def core_rows(warehouse: Path) -> list[list[tuple]]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return [
+            con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+            for t in ("reviews", "children", "recommendations", "actions")
+        ]
+    finally:
+        con.close()
+
+
+# --- CSV folders over the limits ---------------------------------------------------------
+
+
+def test_csv_files_over_the_limits(tmp_path: Path) -> None:
+    folder = csv_folder(tmp_path, "s", small_submission())
+    found = {
+        limits: read_submission(folder, limits=limits).issues.filter(pl.col("severity") == "error")
+        for limits in (Limits(csv_bytes=200), Limits(csv_rows=2))
+    }
+    big = found[Limits(csv_bytes=200)].filter(pl.col("sheet") == "reviews")
+    assert big["rule"].to_list() == ["file_too_large"]
+    assert re.fullmatch(
+        r"reviews\.csv is [0-9]+ bytes: more than the 200 bytes a CSV file may be",
+        big["description"][0],
+    )
+    many = found[Limits(csv_rows=2)]
+    assert many.select("sheet", "rule", "description").rows() == [
+        (
+            "recommendations",
+            "too_many_rows",
+            "recommendations.csv has more than the 2 rows a CSV file may have",
+        )
+    ]
+
+
+def test_ten_thousand_columns_give_a_short_report(tmp_path: Path, capsys) -> None:
+    folder = csv_folder(tmp_path, "wide", small_submission())
+    children = pl.read_csv(folder / "children.csv", infer_schema=False)
+    extra = pl.DataFrame({f"extra_{i:05d}": ["x"] * children.height for i in range(10_000)})
+    pl.concat([children, extra], how="horizontal").write_csv(folder / "children.csv")
+    assert main(["--warehouse", str(tmp_path / "w.duckdb"), "validate", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert len(out) < 1500, out
+    assert (
+        "children.csv has 10,009 columns: more than the 200 columns a sheet may have (not in "
+        "the coding frame: 'extra_00000', 'extra_00001', 'extra_00002', 'extra_00003', "
+        "'extra_00004' and 9,995 more)" in out
+    )
+
+
+def test_a_folder_named_like_a_pattern_is_read_as_it_is(tmp_path: Path) -> None:
+    folder = csv_folder(tmp_path / "[draft]*?", "s", small_submission())
+    raw = read_submission(folder)
+    assert raw.issues.height == 0 and raw.sheets["reviews"].height == 2
+
+
+# --- bounded reports ---------------------------------------------------------------------
+
+
+def test_a_five_million_character_cell_gives_a_short_report(tmp_path: Path, capsys) -> None:
+    sheets = small_submission()
+    sheets["children"][0]["child_id"] = "C" * 5_000_000
+    folder = csv_folder(tmp_path, "huge", sheets)
+    warehouse = str(tmp_path / "w.duckdb")
+    assert main(["--warehouse", warehouse, "validate", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert len(out) < 3000, out[:3000]
+    assert "children, child_id" in out and "'" + "C" * 59 + "…' (row 2" in out
+    assert main(["--warehouse", warehouse, "validate", str(folder), "--format", "json"]) == 1
+    text = capsys.readouterr().out
+    assert len(text) < 10_000
+    values = [i["value"] for i in json.loads(text)["issues"] if i["column_name"] == "child_id"]
+    assert values and all(len(v) <= 200 and v.endswith("…") for v in values)
+
+
+def test_many_problems_of_one_kind_are_counted_not_listed(tmp_path: Path) -> None:
+    folder = csv_folder(tmp_path, "s", small_submission())
+    children = pl.read_csv(folder / "children.csv", infer_schema=False)
+    extra = pl.DataFrame({f"extra_{i:03d}": ["x"] * children.height for i in range(150)})
+    pl.concat([children, extra], how="horizontal").write_csv(folder / "children.csv")
+    _, issues = check_submission(None, folder)
+    lines = [line for line in report_lines(issues) if "unknown_column" in line or "extra_" in line]
+    assert len(lines) == 6, lines
+    assert lines[-1].startswith(
+        "[ERROR] children: 145 more columns with the same problem (unknown_column): "
+        "'extra_005', 'extra_006', 'extra_007', …"
+    )
+
+
+def test_report_lines_escape_what_a_terminal_would_act_on() -> None:
+    found = combine(
+        [
+            issue(
+                "unknown_column",
+                "unknown column",
+                sheet="children",
+                column_name="evil\u202e\x1b[2J",
+                row_number=1,
+                value="x\u200by",
+            )
+        ]
+    )
+    (line,) = report_lines(found)
+    assert "\x1b" not in line and "\u202e" not in line and "\u200b" not in line
+    assert "evil\\u202e\\x1b[2J" in line and "'x\\u200by'" in line
