@@ -197,9 +197,10 @@ class _Protector:
 
     def _pinned(self, cells: list[int], rows: list[int]) -> list[int]:
         """The hidden cells of one component whose value is the only one possible."""
-        if len(rows) == 1:
+        if len(rows) == 1 and all(abs(c) == 1 for c in self.rows[rows[0]].values()):
             # One constraint: exact by hand. Two or more hidden cells with a shown total are
             # free unless they sit at their floors; with a hidden total nothing is bounded.
+            # (A cell named twice in a constraint goes to the integer program.)
             row = self.rows[rows[0]]
             if len(cells) == 1 or self._parts_at_floor(row, cells):
                 return cells
