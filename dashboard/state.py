@@ -19,12 +19,14 @@ from warehouse.principal import Principal
 
 ALL = "all"
 GLOBAL_KEYS = ("period", "region", "board")
-# Each page's own query parameters (kept in the URL while that page is open).
+# Each page's own query parameters (kept in the URL while that page is open), and their
+# defaults (left out of the URL, and out of the audit trail's record of a view).
 PAGE_KEYS: dict[str, tuple[str, ...]] = {
     "study-tables": ("table",),
     "benchmark": ("indicator",),
     "recommendations": ("q",),
 }
+PAGE_DEFAULTS: dict[str, str] = {"table": "all", "indicator": "under_one", "q": ""}
 _SELECTION_KEY = "_scr_selection"
 
 
@@ -186,9 +188,9 @@ def page_params(page_path: str) -> dict[str, str]:
     widget's value once it has one, else what the URL asks for."""
     values = {}
     for key in PAGE_KEYS.get(page_path, ()):
-        value = st.session_state.get(key, st.query_params.get(key))
-        if value:
-            values[key] = str(value).strip()
+        value = str(st.session_state.get(key, st.query_params.get(key)) or "").strip()
+        if value and value != PAGE_DEFAULTS.get(key):
+            values[key] = value
     return values
 
 
@@ -215,6 +217,11 @@ def resolve_selection(access: CachedAccess) -> Selection:
     """This run's period, region and board, from the widgets or the URL, before anything is
     drawn: the catalogs the read layer offers this principal decide what may be chosen, and
     a link naming something outside the scope raises OutOfScope (shown, with no data)."""
+    # A link's region and board are checked first: refusing them reads nothing else.
+    for key in ("region", "board"):
+        wanted = st.query_params.get(key)
+        if key not in st.session_state and wanted not in (None, ALL):
+            _refuse_out_of_scope(access, key)(wanted)
     periods = access.periods()
     regions = access.regions()
     boards = access.boards()

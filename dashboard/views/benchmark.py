@@ -124,7 +124,7 @@ with ui.unless_refused():
         "indicator",
         list(SHARE_INDICATORS),
         {k: INDICATORS_BY_KEY[k].label for k in SHARE_INDICATORS},
-        default="under_one",
+        default=state.PAGE_DEFAULTS["indicator"],
         help="Which proportion to plot for every board.",
     )
     funnel = access.funnel(sel, indicator)

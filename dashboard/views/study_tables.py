@@ -33,6 +33,7 @@ with top[0]:
         "table",
         ["all", *(t.id for t in TABLES)],
         {"all": "All tables"} | {t.id: f"Table {t.number}: {t.title}" for t in TABLES},
+        default=state.PAGE_DEFAULTS["table"],
         help="Show one table, or all of them one under the other.",
     )
 ui.download_button(
