@@ -64,7 +64,11 @@ def render_times(page: str, params: dict[str, str]) -> tuple[float, float]:
     from streamlit.testing.v1 import AppTest
 
     config.set_option("runner.magicEnabled", False)  # as dashboard/.streamlit/config.toml
+    from dashboard.auth import PRINCIPAL_KEY
+    from warehouse.principal import ANALYST
+
     at = AppTest.from_file(str(APP), default_timeout=120)
+    at.session_state[PRINCIPAL_KEY] = ANALYST  # a national analyst's session (past sign-in)
     at.query_params.update(params)
     at.run()
     at.query_params.update(params)
