@@ -691,8 +691,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["public", "regional", "board"],
         help="who the tables are for (default: none, unsuppressed, for analysts who hold the "
         "warehouse). A selection outside the audience's own scope comes under disclosure "
-        "control: counts of 1 to the threshold, and any figure they could be worked out "
-        "from, are shown as c (with a note). public: national and --region tables, never "
+        "control: counts of 1 to the threshold, and any other figure that would let one "
+        "be worked out, are shown as c (with a note). public: national and --region tables, never "
         "--board; regional: its own --region (or --scope) and that region's boards in "
         "full; board: its own --board in full",
     )
