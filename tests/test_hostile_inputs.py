@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -28,8 +29,9 @@ import pytest
 
 from pipelines.cli import main
 from tests.conftest import REPO, csv_folder, small_submission, write_workbook
+from warehouse.db import WarehouseBusy, archive_dir, connect, snapshot_path, snapshot_version
 from warehouse.issues import combine, issue, report_lines
-from warehouse.load import check_submission
+from warehouse.load import archive, check_submission, content_sha256
 from warehouse.reader import LIMITS, Limits, read_submission
 
 ENV = {**os.environ, "GX_ANALYTICS_ENABLED": "false", "DAGSTER_DISABLE_TELEMETRY": "1"}
@@ -478,3 +480,234 @@ def test_report_lines_escape_what_a_terminal_would_act_on() -> None:
     (line,) = report_lines(found)
     assert "\x1b" not in line and "\u202e" not in line and "\u200b" not in line
     assert "evil\\u202e\\x1b[2J" in line and "'x\\u200by'" in line
+
+
+# --- a refresh failing after the commit ---------------------------------------------------
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if ".tmp" in p.name)
+
+
+def snapshot_reviews(warehouse: Path) -> int:
+    con = duckdb.connect(str(snapshot_path(warehouse)), read_only=True)
+    try:
+        return con.execute("SELECT count(*) FROM reviews").fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def dead_pid() -> int:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], **TEXT)
+    return int(proc.stdout)
+
+
+TEXT: dict = {"capture_output": True, "text": True, "check": True}
+
+
+def test_a_refresh_failing_after_the_commit_says_exactly_that(
+    make_submission: Callable[..., Path],
+    warehouse_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys,
+) -> None:
+    monkeypatch.setenv("SCR_FAULT_POINT", "snapshot")
+    monkeypatch.setenv("SCR_FAULT_MODE", "raise")  # fail after the copy is written, before the swap
+    assert main(["ingest", str(make_submission())]) == 3
+    out, err = capsys.readouterr()
+    assert out.startswith("accepted small as S"), out
+    assert (
+        "scr: small is accepted and loaded into the warehouse, but refreshing the marts and the "
+        "dashboard snapshot failed (warehouse.db.InjectedFault: fault injected at snapshot): the "
+        "dashboard is stale. Run "
+        "`scr build --refresh` to republish them (the next ingest also does)." in err
+    ), err
+    assert "nothing was changed" not in out + err and "internal error" not in err
+    assert leftovers(warehouse_file.parent) == []
+    assert not snapshot_path(warehouse_file).exists()
+    assert len(core_rows(warehouse_file)[0]) == 2  # loaded, whatever the dashboard shows
+    # The next ingest republishes, even one whose submission is rejected.
+    monkeypatch.delenv("SCR_FAULT_POINT")
+    bad = small_submission()
+    bad["children"][0]["gender"] = "boy"
+    assert main(["ingest", str(make_submission("bad", bad))]) == 1
+    assert snapshot_reviews(warehouse_file) == 2
+    # `scr build --refresh` failing keeps the previous snapshot, and says so.
+    version = snapshot_version(warehouse_file)
+    monkeypatch.setenv("SCR_FAULT_POINT", "snapshot")
+    capsys.readouterr()
+    assert main(["build", "--refresh"]) == 3
+    assert "the dashboard still shows the previous snapshot" in capsys.readouterr().err
+    assert snapshot_version(warehouse_file) == version
+    assert leftovers(warehouse_file.parent) == []
+    # A copy left by a writer that was killed is removed by the next refresh.
+    orphan = snapshot_path(warehouse_file).with_name(f"scr.snapshot.duckdb.{dead_pid()}.tmp")
+    orphan.write_bytes(b"half a copy")
+    monkeypatch.delenv("SCR_FAULT_POINT")
+    assert main(["build", "--refresh"]) == 0
+    assert "republished the marts and the snapshot" in capsys.readouterr().out
+    assert leftovers(warehouse_file.parent) == []
+    assert snapshot_version(warehouse_file) != version and snapshot_reviews(warehouse_file) == 2
+
+
+def test_build_refresh_needs_a_warehouse(tmp_path: Path, capsys) -> None:
+    assert main(["--warehouse", str(tmp_path / "none.duckdb"), "build", "--refresh"]) == 1
+    assert "no warehouse at" in capsys.readouterr().err
+
+
+# --- paths are parameters, never SQL -------------------------------------------------------
+
+
+def test_a_warehouse_in_a_folder_named_with_quotes_works(
+    make_submission: Callable[..., Path], tmp_path: Path, capsys
+) -> None:
+    warehouse = tmp_path / 'o\'q "x"; [y]*' / "it's.duckdb"
+    assert main(["--warehouse", str(warehouse), "ingest", str(make_submission())]) == 0
+    assert snapshot_reviews(warehouse) == 2
+    capsys.readouterr()
+    assert main(["--warehouse", str(warehouse), "tables", "--period", "2005-07"]) == 0
+    assert json.loads(capsys.readouterr().out)["tables"][0]["n"] == 2
+    from warehouse.access import Access
+
+    assert Access(warehouse).frame("SELECT count(*) AS n FROM reviews")["n"][0] == 2
+
+
+# --- --out never replaces the warehouse's own files -----------------------------------------
+
+
+def kept_files(warehouse: Path) -> dict[str, Path]:
+    from warehouse.accounts import security_path, session_key_path
+
+    return {
+        "warehouse": warehouse,
+        "snapshot": snapshot_path(warehouse),
+        "archived file": archive_dir(warehouse) / "0123abcd.xlsx",
+        "lock file": warehouse.with_name("scr.duckdb.lock"),
+        "security store": security_path(warehouse),
+        "session key": session_key_path(warehouse),
+    }
+
+
+def test_out_refuses_to_overwrite_the_warehouse_files(tmp_path: Path, capsys) -> None:
+    warehouse = tmp_path / "wh" / "scr.duckdb"
+    files = kept_files(warehouse)
+    for path in files.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"keep me")
+    link = tmp_path / "link.json"
+    link.symlink_to(warehouse)
+    targets = [*files.values(), archive_dir(warehouse), archive_dir(warehouse) / "new.csv", link]
+    for target in targets:
+        for command in (["tables", "--format", "csv"], ["template"]):
+            assert main(["--warehouse", str(warehouse), *command, "--out", str(target)]) == 2
+            err = capsys.readouterr().err
+            assert "would overwrite" in err and "write the output somewhere else" in err, err
+    assert all(path.read_bytes() == b"keep me" for path in files.values())
+    assert not (archive_dir(warehouse) / "new.csv").exists()
+    elsewhere = tmp_path / "wh" / "blank.xlsx"
+    assert main(["--warehouse", str(warehouse), "template", "--out", str(elsewhere)]) == 0
+    assert zipfile.is_zipfile(elsewhere)
+
+
+# --- an archived copy is checked before it is trusted ---------------------------------------
+
+
+def test_an_altered_archived_copy_is_set_aside_not_loaded(
+    make_submission: Callable[..., Path], warehouse_file: Path, capsys
+) -> None:
+    folder = make_submission()
+    assert main(["ingest", str(folder)]) == 0
+    archived = archive_dir(warehouse_file) / content_sha256(folder)
+    edited = (archived / "children.csv").read_text().replace("mixed", "white_british")
+    (archived / "children.csv").write_text(edited)
+    capsys.readouterr()
+    assert main(["ingest", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "2 reviews (0 new, 0 replaced, 2 unchanged)" in out, out
+    assert "the archived copy of this content had been altered since it was archived" in out
+    assert content_sha256(archived) == content_sha256(folder)
+    (aside,) = [p for p in archived.parent.iterdir() if ".altered-" in p.name]
+    assert (aside / "children.csv").read_text() == edited
+    con = duckdb.connect(str(warehouse_file), read_only=True)
+    try:
+        assert con.execute("SELECT DISTINCT sha256 FROM submissions").fetchall() == [
+            (content_sha256(folder),)
+        ]
+        assert con.execute("SELECT ethnicity FROM children WHERE child_id = 'TC-1'").fetchall() == [
+            ("mixed",)
+        ]
+    finally:
+        con.close()
+
+
+def test_a_workbook_archived_copy_is_rehashed(tmp_path: Path) -> None:
+    path = workbook(tmp_path / "ok.xlsx")
+    sha = content_sha256(path)
+    stored, aside = archive(path, tmp_path / "archive", sha)
+    assert aside is None and stored.read_bytes() == path.read_bytes()
+    assert archive(path, tmp_path / "archive", sha) == (stored, None)  # a good copy is kept
+    stored.write_bytes(b"edited")
+    again, aside = archive(path, tmp_path / "archive", sha)
+    assert again == stored and stored.read_bytes() == path.read_bytes()
+    assert aside is not None and aside.read_bytes() == b"edited"
+    assert sorted(p.name for p in stored.parent.iterdir()) == sorted([stored.name, aside.name])
+
+
+# --- I/O errors say what they are ----------------------------------------------------------
+
+
+def test_a_file_that_is_not_a_duckdb_database_says_so(
+    tmp_path: Path, make_submission: Callable[..., Path], capsys
+) -> None:
+    warehouse = tmp_path / "scr.duckdb"
+    warehouse.write_bytes(b"this is a spreadsheet, not a database\n" * 100)
+    for command in (["tables"], ["ingest", str(make_submission())], ["validate", "x.xlsx"]):
+        assert main(["--warehouse", str(warehouse), *command]) == 1
+        err = capsys.readouterr().err
+        assert (
+            f"scr: cannot use the warehouse {warehouse}: it is not a DuckDB database file" in err
+        ), err
+        assert "in use" not in err
+    assert warehouse.read_bytes() == b"this is a spreadsheet, not a database\n" * 100
+
+
+def test_permission_denied_says_so(tmp_path: Path, make_submission: Callable[..., Path]) -> None:
+    warehouse = tmp_path / "w" / "scr.duckdb"
+    assert main(["--warehouse", str(warehouse), "ingest", str(make_submission())]) == 0
+    warehouse.chmod(0)
+    command = [sys.executable, "-m", "pipelines.cli", "--warehouse", str(warehouse), "tables"]
+    if os.geteuid() == 0:  # root reads anything: run without the capabilities that allow it
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv")
+        command = [setpriv, "--bounding-set=-dac_override,-dac_read_search", *command]
+    try:
+        proc = subprocess.run(command, cwd=REPO, env=ENV, capture_output=True, text=True)
+    finally:
+        warehouse.chmod(0o644)
+    assert proc.returncode == 1, proc.stderr
+    assert f"scr: cannot use the warehouse {warehouse}: permission denied" in proc.stderr
+    assert "in use" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_only_a_real_lock_conflict_is_in_use(tmp_path: Path) -> None:
+    warehouse = tmp_path / "scr.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', "
+            "flush=True); time.sleep(60)",
+            str(warehouse),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(WarehouseBusy, match="is in use by another process"):
+            connect(warehouse, read_only=True, wait_seconds=0)
+    finally:
+        holder.kill()
+        holder.wait()
