@@ -1073,6 +1073,34 @@ def _sheet_notes(
     return parts
 
 
+def suspect_rows(typed: TypedSubmission, cf: CodingFrame) -> dict[str, pl.DataFrame]:
+    """The rows of each sheet's text that a typing check can fail: a cell that is not blank
+    but did not type, or a number in a code column. Usually none, so the typing checks (the
+    costly string work) run on next to nothing; a property test pins typing to them."""
+    found = {}
+    for name, text in typed.text.items():
+        columns = [c for c in text.columns if c != "_row"]
+        untyped = typed.sheets[name].select(
+            pl.col(c).is_null().alias(f"{c}\x1funtyped") for c in columns
+        )
+        both = pl.concat([text, untyped], how="horizontal")
+        suspect = [
+            (coerce.present(c) & pl.col(f"{c}\x1funtyped"))
+            | (
+                coerce.cell_text(c).cast(pl.Float64, strict=False).is_not_null()
+                if cf.sheets[name].column(c).type == "code"
+                else pl.lit(False)
+            )
+            for c in columns
+        ]
+        found[name] = (
+            text.filter(both.select(pl.any_horizontal(suspect)).to_series())
+            if suspect
+            else text.clear()
+        )
+    return found
+
+
 def submission_issues(
     typed: TypedSubmission,
     con: duckdb.DuckDBPyConnection | None,
@@ -1081,11 +1109,9 @@ def submission_issues(
 ) -> pl.DataFrame:
     """Every problem of a typed submission, found by the registry's fast checker."""
     checks = checks_for(cf)
+    typing = [c for c in checks if c.phase == "text"]
     parts = [typed.issues]
-    parts += failures_to_issues(
-        (c for c in checks if c.phase == "text"),
-        evaluate(typed.text, (c for c in checks if c.phase == "text")),
-    )
+    parts += failures_to_issues(typing, evaluate(suspect_rows(typed, cf or frame()), typing))
     if not typed.sheets:
         return combine(parts)
     # Without a reviews sheet there is nothing to link to: only each sheet's own checks run.

@@ -27,7 +27,7 @@ POLARS_TYPES = {"string": pl.String, "code": pl.String, "integer": pl.Int64, "da
 EXCEL_EPOCH = pl.date(1899, 12, 30)
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 EXCEL_DATETIME = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$"
-EXCEL_ERROR = r"^#(N/A|REF!|VALUE!|DIV/0!|NAME\?|NUM!|NULL!)$"
+EXCEL_ERRORS = ["#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!"]
 SLASHED_DATE = r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$"
 SERIAL = r"^\d{4,5}(\.0+)?$"
 NUMBER = r"^-?\d+(\.\d+)?$"
@@ -63,7 +63,7 @@ def present(name: str) -> pl.Expr:
 
 
 def excel_error(name: str) -> pl.Expr:
-    return present(name) & cell_text(name).str.contains(EXCEL_ERROR)
+    return cell_text(name).is_in(EXCEL_ERRORS)
 
 
 def usable(name: str) -> pl.Expr:
@@ -72,7 +72,13 @@ def usable(name: str) -> pl.Expr:
 
 def integer_parse(name: str) -> pl.Expr:
     """The whole number a cell holds ('30' and Excel's '30.0'), else null."""
-    return cell_text(name).str.replace(r"\.0+$", "").cast(pl.Int64, strict=False)
+    text = cell_text(name)
+    # '30.0' -> '30': trailing zeros, then the point (no regex: this runs on every cell).
+    whole = text.str.contains(".", literal=True) & text.str.ends_with("0")
+    digits = (
+        pl.when(whole).then(text.str.strip_chars_end("0").str.strip_suffix(".")).otherwise(text)
+    )
+    return digits.cast(pl.Int64, strict=False)
 
 
 def is_float(name: str) -> pl.Expr:
