@@ -428,18 +428,19 @@ def publish(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, int
         )
         if clash.height:
             raise SubmissionRejected(submission_id, report_lines(clash))
-        staged_fp = _review_fingerprints(con, "stg_", f"submission_id = '{submission_id}'")
+        # The submission id is a bound parameter ($sid), like every value in this module.
+        staged_fp = _review_fingerprints(con, "stg_", "submission_id = $sid")
         loaded_fp = _review_fingerprints(
             con,
             "",
-            f"review_id IN (SELECT review_id FROM stg_reviews "
-            f"WHERE submission_id = '{submission_id}')",
+            "review_id IN (SELECT review_id FROM stg_reviews WHERE submission_id = $sid)",
         )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE review_changes AS "
             f"SELECT s.review_id, CASE WHEN l.review_id IS NULL THEN 'new' "
             f"WHEN l.fp = s.fp THEN 'unchanged' ELSE 'replaced' END AS change "
-            f"FROM ({staged_fp}) s LEFT JOIN ({loaded_fp}) l USING (review_id)"
+            f"FROM ({staged_fp}) s LEFT JOIN ({loaded_fp}) l USING (review_id)",
+            {"sid": submission_id},
         )
         now = dt.datetime.now()
         for name in CORE_SHEETS:
