@@ -74,6 +74,10 @@ ETHNICITY_NOT_STATED_WARN = 0.5
 SHOWN_CHARACTERS = 40
 # At most this many equally close codes are offered in a "did you mean".
 MAX_SUGGESTIONS = 3
+# Edit distance costs length x length per pair: a hostile file's million distinct values or
+# a megabyte cell would take minutes. Beyond these, a value simply gets no hint.
+MAX_HINTED_VALUES = 10_000
+MAX_HINTED_LENGTH = 100
 
 Hint = pl.Expr | Callable[[pl.DataFrame], pl.Series]
 
@@ -141,7 +145,7 @@ class Params:
 @dataclass(frozen=True)
 class Kind:
     phase: str
-    fails: Callable[[Check, Params | None], pl.Expr]
+    fails: Callable[[Check, Params | None], pl.Expr] | None  # None: a whole-sheet note
     expectation: Callable[[Check], tuple[str, dict[str, Any]]] | None = None
 
 
@@ -219,9 +223,14 @@ def _unique_expectation(check: Check) -> tuple[str, dict[str, Any]]:
     }
 
 
-def _pair(check: Check) -> tuple[pl.Expr, pl.Expr]:
+def _before(check: Check, _: Params | None) -> pl.Expr:
     a, b = _col(check), pl.col(check.args["other"])
-    return a, b
+    return a.is_not_null() & b.is_not_null() & (a < b)
+
+
+def _differs(check: Check, _: Params | None) -> pl.Expr:
+    a, b = _col(check), pl.col(check.args["other"])
+    return a.is_not_null() & b.is_not_null() & (a != b)
 
 
 KINDS: dict[str, Kind] = {
@@ -284,7 +293,7 @@ KINDS: dict[str, Kind] = {
     "unique": Kind("row", _unique_fails, _unique_expectation),
     "on_or_after": Kind(
         "row",
-        lambda c, p: (lambda a, b: a.is_not_null() & b.is_not_null() & (a < b))(*_pair(c)),
+        _before,
         lambda c: (
             "expect_column_pair_values_a_to_be_greater_than_b",
             {
@@ -297,7 +306,7 @@ KINDS: dict[str, Kind] = {
     ),
     "equals": Kind(
         "row",
-        lambda c, p: (lambda a, b: a.is_not_null() & b.is_not_null() & (a != b))(*_pair(c)),
+        _differs,
         lambda c: (
             "expect_column_pair_values_to_be_equal",
             {
@@ -308,8 +317,8 @@ KINDS: dict[str, Kind] = {
         ),
     ),
     # Whole-sheet notes, evaluated by _sheet_notes.
-    "sheet_present": Kind("sheet", lambda c, p: pl.lit(False)),
-    "share_in_set": Kind("sheet", lambda c, p: pl.lit(False)),
+    "sheet_present": Kind("sheet", None),
+    "share_in_set": Kind("sheet", None),
 }
 
 
@@ -330,7 +339,13 @@ def near_miss_codes(values: pl.Series, codes: Mapping[str, str]) -> pl.Series:
     Ties are all offered, up to MAX_SUGGESTIONS; values under 3 characters only match
     exactly after normalising case and spaces.
     """
-    distinct = pl.DataFrame({"value": values}).drop_nulls().unique(maintain_order=True)
+    distinct = (
+        pl.DataFrame({"value": values})
+        .drop_nulls()
+        .unique(maintain_order=True)
+        .filter(pl.col("value").str.len_chars() <= MAX_HINTED_LENGTH)
+        .head(MAX_HINTED_VALUES)
+    )
     # Each code is matched by itself, its label, and each alternative a label lists with a
     # slash ("Black/Black British": "Black", "Black British").
     texts = [
@@ -982,14 +997,19 @@ def evaluate(
         if not runnable:
             continue
         flags = df.select(
-            KINDS[c.kind].fails(c, params).fill_null(False).alias(str(i))
-            for i, c in enumerate(runnable)
+            _fails(c, params).fill_null(False).alias(str(i)) for i, c in enumerate(runnable)
         )
         counts = flags.sum().row(0)
         for i, check in enumerate(runnable):
             if counts[i]:
                 failing[check.name] = df.filter(flags.get_column(str(i)))
     return failing
+
+
+def _fails(check: Check, params: Params | None) -> pl.Expr:
+    fails = KINDS[check.kind].fails
+    assert fails is not None, f"{check.name} is a whole-sheet note"
+    return fails(check, params)
 
 
 def rows_to_issues(check: Check, rows: pl.DataFrame) -> pl.DataFrame:
