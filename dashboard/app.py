@@ -144,16 +144,19 @@ def main() -> None:
     page_path = page.url_path or DEFAULT_PATH
     auth.sidebar_account(warehouse, principal)
     access = state.get_access(fresh=True)
-    try:
-        state.resolve_selection(access)
-    except OutOfScope as refusal:
-        _refused(str(refusal))
-    _record_view(warehouse, principal, page_path)
+    # A principal's first view of a new snapshot works out what it may see (its disclosure
+    # control) before the first figure: say so instead of leaving the last page greyed out.
+    with st.spinner("Preparing the figures for your view...", show_time=True):
+        try:
+            state.resolve_selection(access)
+        except OutOfScope as refusal:
+            _refused(str(refusal))
+        _record_view(warehouse, principal, page_path)
 
-    st.sidebar.markdown("**SCR Observatory** · serious case reviews")
-    state.sidebar_filters(access, page_path)
-    ui.snapshot_caption(access)
-    ui.synthetic_banner(access)
+        st.sidebar.markdown("**SCR Observatory** · serious case reviews")
+        state.sidebar_filters(access, page_path)
+        ui.snapshot_caption(access)
+        ui.synthetic_banner(access)
     try:
         page.run()
     except OutOfScope as refusal:
