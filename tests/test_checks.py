@@ -154,6 +154,15 @@ def test_a_cell_is_typed_exactly_when_no_typing_check_fails(cells: list[str | No
 def test_first_error_per_cell_and_header_errors_cover_their_cells() -> None:
     found = pl.concat(
         [
+            issue(
+                "note",
+                "w",
+                sheet="children",
+                column_name="age_months",
+                row_number=4,
+                severity=WARNING,
+            ),
+            issue("not_a_number", "x", sheet="children", column_name="age_months", row_number=4),
             issue("missing_column", "m", sheet="children", column_name="gender", row_number=1),
             issue("required", "r", sheet="children", column_name="gender", row_number=2),
             issue("code_is_number", "c", sheet="children", column_name="disability", row_number=2),
@@ -170,7 +179,14 @@ def test_first_error_per_cell_and_header_errors_cover_their_cells() -> None:
         ]
     )
     kept = first_error_per_cell(found)
-    assert kept["rule"].to_list() == ["missing_column", "code_is_number", "completeness", "no_rows"]
+    assert kept["rule"].to_list() == [
+        "note",
+        "not_a_number",
+        "missing_column",
+        "code_is_number",
+        "completeness",
+        "no_rows",
+    ]
 
 
 def stage(con: duckdb.DuckDBPyConnection, path: Path, archive: Path) -> str:

@@ -1048,11 +1048,14 @@ def first_error_per_cell(issues: pl.DataFrame) -> pl.DataFrame:
         .select("sheet", "column_name", pl.lit(True).alias("_header_error"))
         .unique()
     )
-    cell = pl.concat_str(
-        [pl.col("sheet"), pl.col("row_number").cast(pl.String), pl.col("column_name")],
-        separator="\x1f",
+    # Only errors compete for a cell: a warning there never hides one.
+    cell = pl.when(is_error).then(
+        pl.concat_str(
+            [pl.col("sheet"), pl.col("row_number").cast(pl.String), pl.col("column_name")],
+            separator="\x1f",
+        )
     )
-    first = ~is_error | cell.is_null() | cell.is_first_distinct()
+    first = cell.is_null() | cell.is_first_distinct()
     under_header = pl.col("_header_error").fill_null(False) & (pl.col("row_number") > 1)
     return (
         issues.filter(first)
