@@ -9,6 +9,7 @@ library would refuse to write them (a part lying about its size) or would take t
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import re
@@ -29,7 +30,16 @@ import pytest
 
 from pipelines.cli import main
 from tests.conftest import REPO, csv_folder, small_submission, write_workbook
-from warehouse.db import WarehouseBusy, archive_dir, connect, snapshot_path, snapshot_version
+from warehouse.db import (
+    WarehouseBusy,
+    WarehouseUnavailable,
+    archive_dir,
+    connect,
+    snapshot_path,
+    snapshot_version,
+    unavailable,
+    writer_lock,
+)
 from warehouse.issues import combine, issue, report_lines
 from warehouse.load import archive, check_submission, content_sha256
 from warehouse.reader import LIMITS, Limits, read_submission
@@ -711,3 +721,26 @@ def test_only_a_real_lock_conflict_is_in_use(tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_each_io_error_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "scr.duckdb"
+    cases = {
+        OSError(errno.ENOSPC, "No space left on device"): "the disk is full",
+        OSError(errno.EACCES, "Permission denied"): "permission denied",
+        OSError(errno.EROFS, "Read-only file system"): "the file system is read-only",
+        duckdb.IOException('IO Error: Cannot open file "x": Permission denied'): "permission "
+        "denied",
+        duckdb.IOException("IO Error: something else went wrong"): "IO Error: something else",
+    }
+    for exc, words in cases.items():
+        message = str(unavailable(path, exc))
+        assert message.startswith(f"cannot use the warehouse {path}: {words}"), message
+        assert "in use" not in message
+    # A folder the lock file cannot be written in: named, not "busy".
+    locked = tmp_path / "ro"
+    locked.mkdir()
+    (locked / "scr.duckdb.lock").mkdir()  # a directory where the lock file should be
+    with pytest.raises(WarehouseUnavailable, match="cannot use the warehouse's lock file"):
+        with writer_lock(locked / "scr.duckdb"):
+            pass
