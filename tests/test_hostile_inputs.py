@@ -17,7 +17,7 @@ import shutil
 import struct
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 import zipfile
 import zlib
@@ -167,29 +167,44 @@ def bomb_sheet(name: str, unpacked: int) -> RawPart:
 # --- running `scr` in a child whose peak memory is measured ------------------------------
 
 
-def scr_measured(*args: str, warehouse: Path, timeout: float = 120) -> tuple[int, str, float]:
-    """Exit code, output and peak RSS (MB) of `scr ...` in a child process of its own.
+# A small launcher runs `scr`: a child's peak RSS counts the pages it had when forked, so
+# forking from the test process (hundreds of MB by then) would be measured, not `scr`.
+_LAUNCHER = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.call(sys.argv[2:])\n"
+    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "open(sys.argv[1], 'w').write(str(peak))\n"
+    "sys.exit(code)\n"
+)
 
-    The child is reaped with os.wait4, which reports that child's own peak (RUSAGE_CHILDREN
-    would mix in every earlier child of the test process)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", "--warehouse", str(warehouse), *args],
-        cwd=REPO,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    timer = threading.Timer(timeout, proc.kill)
-    timer.start()
-    try:
-        assert proc.stdout is not None
-        out = proc.stdout.read()
-        _, status, usage = os.wait4(proc.pid, 0)
-    finally:
-        timer.cancel()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, out, usage.ru_maxrss / 1024  # ru_maxrss is in KB on Linux
+
+def scr_measured(*args: str, warehouse: Path, timeout: float = 120) -> tuple[int, str, float]:
+    """Exit code, output and peak RSS (MB) of `scr ...` in a child process of its own,
+    started by a small launcher that reports its one child's peak (ru_maxrss, KB)."""
+    with tempfile.TemporaryDirectory() as folder:
+        peak_file = Path(folder) / "peak"
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-S",
+                "-c",
+                _LAUNCHER,
+                str(peak_file),
+                sys.executable,
+                "-m",
+                "pipelines.cli",
+                "--warehouse",
+                str(warehouse),
+                *args,
+            ],
+            cwd=REPO,
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout,
+        )
+        return proc.returncode, proc.stdout, int(peak_file.read_text()) / 1024
 
 
 def assert_rejected_small(code: int, out: str, peak_mb: float, *expected: str) -> None:
