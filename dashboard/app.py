@@ -103,14 +103,7 @@ def _record_view(warehouse: Path, principal: Principal, page_path: str) -> None:
 
     A rerun of the same view (a chart hovered, a download taken) is not written again.
     """
-    sel = state.selection()
-    view = {
-        "page": page_path,
-        "period": sel.period,
-        "region": sel.region,
-        "board": sel.board,
-        **state.page_params(page_path),
-    }
+    view = {"page": page_path, **state.selection_detail(), **state.page_params(page_path)}
     if st.session_state.get(_LAST_VIEW_KEY) == view:
         return
     try:

@@ -297,3 +297,9 @@ def sidebar_filters(access: CachedAccess, page_path: str) -> Selection:
 def selection() -> Selection:
     """The selection the sidebar built in this run (every page reads it from here)."""
     return st.session_state.get(_SELECTION_KEY, Selection())
+
+
+def selection_detail() -> dict[str, str | None]:
+    """The selection as the audit trail records it (views and downloads alike)."""
+    sel = selection()
+    return {"period": sel.period, "region": sel.region, "board": sel.board}

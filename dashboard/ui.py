@@ -84,13 +84,7 @@ def download_button(
     """A download button whose file is built on click and recorded in the audit trail
     (who, which file, for which selection). ``make`` must return bytes from
     ``warehouse.safe_output`` or the read layer's exporters, which neutralise formulas."""
-    sel = state.selection()
-    detail = {
-        "file": file_name,
-        "period": sel.period,
-        "region": sel.region,
-        "board": sel.board,
-    }
+    detail = {"file": file_name, **state.selection_detail()}
     access = state.get_access()
     data = recorded_download(make, access.access.warehouse, auth.current_principal(), detail)
     where.download_button(label, data, file_name=file_name, mime=mime, **kwargs)
