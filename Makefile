@@ -32,7 +32,9 @@ dashboard: $(STAMP)
 ## dagster: the Dagster UI on the same definitions (http://localhost:3000)
 dagster: $(STAMP)
 	mkdir -p .dagster_home
-	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -m pipelines.definitions
+	test -f .dagster_home/dagster.yaml || cp pipelines/dagster.yaml .dagster_home/dagster.yaml
+	DAGSTER_HOME=$(CURDIR)/.dagster_home SCR_WAREHOUSE="$${SCR_WAREHOUSE:-$(CURDIR)/warehouse/scr.duckdb}" \
+		$(BIN)/dagster dev -m pipelines.definitions
 
 ## bench: server-side render time of every dashboard page (sample and 10x data)
 bench: $(STAMP)

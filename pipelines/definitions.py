@@ -1,24 +1,35 @@
-"""Dagster definitions: `dagster dev -m pipelines.definitions` opens them in the UI."""
+"""Dagster definitions: `dagster dev -m pipelines.definitions` opens them in the UI.
+
+Every module under `pipelines/defs/` is loaded as it is (its assets, checks, jobs and sensors
+found at module scope, nothing listed by hand), then merged with the resources.
+"""
+
+import importlib
+import pkgutil
+import warnings
+from types import ModuleType
 
 import dagster as dg
 
-from pipelines.defs.assets.ingest import (
-    published_submission,
-    staged_submission,
-    staged_submission_checks,
-)
-from pipelines.defs.assets.marts import data_quality, study_tables, warehouse_snapshot
-from pipelines.defs.jobs import ingest_submission_job, refresh_marts_job
-from pipelines.defs.resources import default_warehouse
-from pipelines.defs.sensors import inbox_sensor, refresh_marts_after_ingest
+import pipelines.defs
+from pipelines.defs.resources import warehouse_from_env
 
-INGEST_ASSETS = [staged_submission, staged_submission_checks, published_submission]
-MART_ASSETS = [study_tables, data_quality, warehouse_snapshot]
 
-defs = dg.Definitions(
-    assets=[staged_submission, published_submission, *MART_ASSETS],
-    asset_checks=[staged_submission_checks],
-    jobs=[ingest_submission_job, refresh_marts_job],
-    sensors=[inbox_sensor, refresh_marts_after_ingest],
-    resources={"warehouse": default_warehouse()},
-)
+def defs_modules() -> list[ModuleType]:
+    """Every module in the pipelines.defs package, sub-packages included, by name."""
+    found = pkgutil.walk_packages(pipelines.defs.__path__, prefix=f"{pipelines.defs.__name__}.")
+    return [importlib.import_module(m.name) for m in sorted(found, key=lambda m: m.name)]
+
+
+def load_defs() -> dg.Definitions:
+    """The defs modules' objects, merged with the warehouse resource."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)  # the module loader is in preview
+        loaded = dg.load_definitions_from_modules(defs_modules())
+    return dg.Definitions.merge(
+        loaded, dg.Definitions(resources={"warehouse": warehouse_from_env()})
+    )
+
+
+# The only Definitions object at module scope (the one `dagster dev -m` finds).
+defs = load_defs()

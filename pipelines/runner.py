@@ -2,6 +2,9 @@
 
 The CLI goes through exactly the assets the Dagster UI and the inbox sensor run: this module
 only builds the run (partition, config, quiet logging) and reads the outcome from the ledger.
+`scr` processes serialise on the warehouse's lock file; with DAGSTER_HOME set to the instance
+`make dagster` uses, each writing step also waits for the `scr_warehouse_writer` pool's one
+slot, as the UI's and the inbox sensor's runs do.
 """
 
 from __future__ import annotations
@@ -132,7 +135,7 @@ def ingest(
     Raises RefreshFailed, carrying the outcomes, if only the refresh failed. Every ingest
     refreshes, so one after a failed refresh republishes what the failed one left stale.
     """
-    warehouse = WarehouseResource(path=str(warehouse_file))
+    warehouse = WarehouseResource(database=str(warehouse_file))
     instance = _instance()
     with writer_lock(warehouse.file):
         if warehouse.file.exists():
@@ -148,7 +151,7 @@ def ingest(
 
 def refresh(warehouse_file: Path) -> None:
     """Republish the marts and the snapshot without ingesting (`scr build --refresh`)."""
-    warehouse = WarehouseResource(path=str(warehouse_file))
+    warehouse = WarehouseResource(database=str(warehouse_file))
     if not warehouse.file.exists():
         raise FileNotFoundError(
             f"no warehouse at {warehouse.file}: run `scr build` or `scr ingest` first"

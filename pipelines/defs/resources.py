@@ -1,26 +1,44 @@
-"""The warehouse as a Dagster resource."""
+"""The warehouse as a Dagster resource: dagster-duckdb's DuckDBResource, path from $SCR_WAREHOUSE.
+
+`WarehouseResource` is a `dagster_duckdb.DuckDBResource` whose connections wait while another
+process holds DuckDB's file lock (only a real lock conflict is "in use"; other I/O errors are
+named) and find the schema in place. The archive sits beside the database file.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
+from dagster_duckdb import DuckDBResource
 
-from warehouse.db import archive_dir, connect, warehouse_path
+from warehouse.db import DEFAULT_WAREHOUSE, ENV_WAREHOUSE, archive_dir, connect, warehouse_path
 from warehouse.schema import ensure_schema
 
+# Every asset that writes the warehouse runs in this pool; its limit is 1 in the Dagster
+# instance (dagster.yaml: concurrency > pools > default_limit), so runs launched from the
+# UI or by the inbox sensor write one at a time. `scr` also holds the warehouse lock file.
+WRITER_POOL = "scr_warehouse_writer"
 
-class WarehouseResource(dg.ConfigurableResource):
-    """A DuckDB warehouse file; connections wait while another process holds its lock."""
 
-    path: str
+class WarehouseResource(DuckDBResource):
+    """The DuckDB warehouse file (`database`); connections wait while another process holds
+    its lock, and find the schema created."""
+
+    def __init__(self, *, path: str | None = None, **data: Any) -> None:
+        # `path=` is the name this resource's field had before it was a DuckDBResource.
+        if path is not None:
+            data.setdefault("database", path)
+        super().__init__(**data)
 
     @property
     def file(self) -> Path:
-        return warehouse_path(self.path)
+        return warehouse_path(self.database)
 
     @property
     def archive(self) -> Path:
@@ -36,5 +54,10 @@ class WarehouseResource(dg.ConfigurableResource):
             con.close()
 
 
-def default_warehouse() -> WarehouseResource:
-    return WarehouseResource(path=str(warehouse_path()))
+def warehouse_from_env() -> WarehouseResource:
+    """The resource Dagster's definitions use: the database is `EnvVar("SCR_WAREHOUSE")`,
+    resolved when a run starts (`make dagster` sets it). Without the variable, as `scr`
+    does, the default warehouse: warehouse/scr.duckdb."""
+    if os.environ.get(ENV_WAREHOUSE):
+        return WarehouseResource(database=dg.EnvVar(ENV_WAREHOUSE))
+    return WarehouseResource(database=str(DEFAULT_WAREHOUSE))

@@ -4,10 +4,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import polars as pl
 
 from pipelines.defs.partitions import submissions
-from pipelines.defs.resources import WarehouseResource
+from pipelines.defs.resources import WRITER_POOL, WarehouseResource
 from warehouse import load
 from warehouse.issues import issue
 
@@ -21,6 +22,7 @@ class SubmissionConfig(dg.Config):
     partitions_def=submissions,
     group_name="ingest",
     kinds={"duckdb", "polars"},
+    pool=WRITER_POOL,
     description="A submission read, typed per the coding frame and checked into stg_* tables.",
 )
 def staged_submission(
@@ -48,6 +50,35 @@ def staged_submission(
     )
 
 
+def staged_submission_id(
+    con: duckdb.DuckDBPyConnection,
+    context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext,
+) -> str:
+    """The submission this run staged or, run on its own (published_submission or the
+    checks materialised alone for a partition), the partition's latest staged submission.
+    Refuses, saying why, when nothing is staged for the partition."""
+    submission_id = load.submission_for_run(con, context.run.run_id)
+    if submission_id is not None:
+        return submission_id
+    key = context.partition_key
+    latest = con.execute(
+        "SELECT submission_id, status FROM submissions WHERE starts_with(sha256, ?) "
+        "ORDER BY (status = 'staged') DESC, received_at DESC LIMIT 1",
+        [key],
+    ).fetchall()
+    if latest and latest[0][1] == "staged":
+        return latest[0][0]
+    found = (
+        f"its latest receipt, {latest[0][0]}, is {latest[0][1]}"
+        if latest
+        else "it has never been received"
+    )
+    raise dg.Failure(
+        f"nothing is staged for submission {key} ({found}): "
+        "materialise staged_submission for this partition first"
+    )
+
+
 RULES_CHECK = "passes_rules"
 EXPECTATIONS_CHECK = "meets_expectations"
 
@@ -72,6 +103,7 @@ EXPECTATIONS_CHECK = "meets_expectations"
             "generated from the check registry), run on the staged rows: the suite of record.",
         ),
     ],
+    pool=WRITER_POOL,
 )
 def staged_submission_checks(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
@@ -83,9 +115,7 @@ def staged_submission_checks(
     its suite reads), and any row they reject that the fast checker did not is added to the
     report. Either one failing rejects the submission."""
     with warehouse.get_connection() as con:
-        submission_id = load.submission_for_run(con, context.run.run_id)
-        if submission_id is None:
-            raise dg.Failure("no staged submission for this run")
+        submission_id = staged_submission_id(con, context)
         rule_errors = load.staged_issues(con, submission_id).filter(pl.col("severity") == "error")
         gx_errors = load.audit_expectations(con, submission_id).filter(
             pl.col("severity") == "error"
@@ -123,16 +153,16 @@ def staged_submission_checks(
     deps=[staged_submission],
     group_name="ingest",
     kinds={"duckdb"},
+    pool=WRITER_POOL,
     description="The staged submission promoted into reviews, children, recommendations and "
-    "actions in one transaction (earlier versions of resubmitted reviews to history).",
+    "actions in one transaction (earlier versions of resubmitted reviews to history). "
+    "Materialised on its own, it publishes the partition's staged submission.",
 )
 def published_submission(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     with warehouse.get_connection() as con:
-        submission_id = load.submission_for_run(con, context.run.run_id)
-        if submission_id is None:
-            raise dg.Failure("no staged submission for this run")
+        submission_id = staged_submission_id(con, context)
         try:
             counts = load.publish(con, submission_id)
         except load.SubmissionRejected as rejected:

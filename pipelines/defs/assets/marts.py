@@ -3,7 +3,7 @@
 import dagster as dg
 
 from pipelines.defs.assets.ingest import published_submission
-from pipelines.defs.resources import WarehouseResource
+from pipelines.defs.resources import WRITER_POOL, WarehouseResource
 from warehouse.db import publish_snapshot
 from warehouse.marts import materialise_data_quality
 from warehouse.study_tables import materialise_study_tables
@@ -12,6 +12,7 @@ from warehouse.study_tables import materialise_study_tables
 @dg.asset(
     deps=[published_submission],
     group_name="marts",
+    pool=WRITER_POOL,
     kinds={"duckdb", "sql"},
     description="Tables 2-20 of the 2001-03 study for England, for every period and overall "
     "(the SQL in warehouse/sql/study, also used for any filtered selection).",
@@ -25,6 +26,7 @@ def study_tables(warehouse: WarehouseResource) -> dg.MaterializeResult:
 @dg.asset(
     deps=[published_submission],
     group_name="marts",
+    pool=WRITER_POOL,
     kinds={"duckdb", "sql"},
     description="Completeness of the key fields (ethnicity, parent ethnicity, disability, "
     "author status, report date and length, Chapter 8 answers) by period, region and board.",
@@ -38,6 +40,7 @@ def data_quality(warehouse: WarehouseResource) -> dg.MaterializeResult:
 @dg.asset(
     deps=[study_tables, data_quality],
     group_name="marts",
+    pool=WRITER_POOL,
     kinds={"duckdb"},
     description="A finished copy of the warehouse swapped in atomically; the dashboard reads it.",
 )
