@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8501
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test build dashboard dagster bench lint clean
+.PHONY: demo test build dashboard dagster bench bench-ingest lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ dagster: $(STAMP)
 ## bench: server-side render time of every dashboard page (sample and 10x data)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_dashboard.py
+
+## bench-ingest: validate/ingest/build times beside bare DuckDB floors (REVIEWS=100000)
+REVIEWS ?= 100000
+bench-ingest: $(STAMP)
+	$(BIN)/python scripts/bench_ingest.py --reviews $(REVIEWS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
