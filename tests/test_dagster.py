@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -173,6 +174,36 @@ def test_every_writing_step_runs_in_the_writer_pool(
         info = instance.event_log_storage.get_concurrency_info(WRITER_POOL)
         assert info.slot_count == 1
         assert info.claimed_slots == [] and info.pending_steps == []
+
+
+def test_a_writing_step_waits_for_the_writer_slot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While another run's step holds the pool's one slot, a writing step does not start."""
+    shutil.copy(Path(__file__).parents[1] / "pipelines" / "dagster.yaml", tmp_path)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    warehouse = WarehouseResource(database=str(tmp_path / "scr.duckdb"))
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        storage.initialize_concurrency_limit_to_default(WRITER_POOL)
+        holder = storage.claim_concurrency_slot(WRITER_POOL, "another-run", "publishing")
+        assert holder.is_claimed
+        results: list[dg.ExecuteInProcessResult] = []
+        waiting = threading.Thread(
+            target=lambda: results.append(
+                dg.materialize(
+                    [data_quality], resources={"warehouse": warehouse}, instance=instance
+                )
+            )
+        )
+        waiting.start()
+        try:
+            waiting.join(3)
+            assert waiting.is_alive() and not warehouse.file.exists()
+        finally:
+            storage.free_concurrency_slot_for_step("another-run", "publishing")
+        waiting.join(60)
+        assert results and results[0].success and warehouse.file.exists()
 
 
 def test_published_submission_alone_publishes_its_partition(
