@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,6 +57,24 @@ def kill(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
+def reach(proc: subprocess.Popen, point: str) -> None:
+    """Wait until ``proc`` reports reaching fault point ``point`` (warehouse.db.fault_point),
+    where it pauses: the test acts at that exact moment, with no timed sleep."""
+    line = ""
+    while f"SCR_FAULT_POINT {point} reached" not in line:
+        line = proc.stderr.readline()
+        assert line or proc.poll() is None, f"exited before {point}: {proc.stdout.read()}"
+
+
+def paused_at(*points: str, release: Path | None = None) -> dict[str, str]:
+    """The environment of an ingest that pauses at each of ``points``: until killed, or
+    until the file ``release``/<point> exists."""
+    env = {**ENV, "SCR_FAULT_POINT": ",".join(points), "SCR_FAULT_SECONDS": "300"}
+    if release is not None:
+        env["SCR_FAULT_RELEASE"] = str(release)
+    return env
+
+
 def test_killed_mid_publish_changes_nothing(
     make_submission: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -65,17 +82,8 @@ def test_killed_mid_publish_changes_nothing(
     assert main(["--warehouse", str(warehouse), "ingest", str(make_submission())]) == 0
     before = state(warehouse)
     # A corrected resubmission that would replace TR-1 and add the 40 replication reviews.
-    proc = scr(
-        warehouse,
-        "ingest",
-        str(REPLICATION),
-        env={**ENV, "SCR_FAULT_POINT": "publish", "SCR_FAULT_SECONDS": "120"},
-    )
-    deadline = time.monotonic() + 120
-    line = ""
-    while "SCR_FAULT_POINT publish reached" not in line and time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        assert line or proc.poll() is None, proc.stdout.read()
+    proc = scr(warehouse, "ingest", str(REPLICATION), env=paused_at("publish"))
+    reach(proc, "publish")
     kill(proc)  # inside the publishing transaction: deletes and inserts done, not committed
     assert state(warehouse) == before
     # The next ingest closes the interrupted ledger entry and loads normally.
@@ -96,26 +104,32 @@ def test_killed_mid_publish_changes_nothing(
 def test_killed_at_any_moment_leaves_before_or_after_never_between(
     make_submission: Callable[..., Path], tmp_path: Path
 ) -> None:
+    """Killed at each step of an ingest (fault points, not timed sleeps), a reader sees the
+    warehouse as before the ingest or as after it, never in between."""
     base = tmp_path / "base" / "scr.duckdb"
     assert main(["--warehouse", str(base), "ingest", str(make_submission())]) == 0
     before = state(base)
-    # Time one complete ingest on a copy, and record the state it ends in.
-    done = tmp_path / "done" / "scr.duckdb"
-    done.parent.mkdir()
-    done.write_bytes(base.read_bytes())
-    start = time.monotonic()
-    proc = scr(done, "ingest", str(REPLICATION))
-    assert proc.wait() == 0, proc.stderr.read()
-    full = time.monotonic() - start
-    after = state(done)
-    for i, fraction in enumerate((0.6, 0.9)):
-        target = tmp_path / f"k{i}" / "scr.duckdb"
+    # received: in the ledger only; stage: staging rows written, not committed; published:
+    # core tables committed, marts not yet refreshed; marts: the marts' transaction open.
+    # (publish, mid-transaction, is the test above; snapshot is in test_hostile_inputs.)
+    # Each on its own copy, all started at once: one runs to the end, the others pause.
+    points = ("received", "stage", "published", "marts")
+    runs = {}
+    for name in ("done", *points):
+        target = tmp_path / name / "scr.duckdb"
         target.parent.mkdir()
         target.write_bytes(base.read_bytes())
-        proc = scr(target, "ingest", str(REPLICATION))
-        time.sleep(full * fraction)
-        kill(proc)
-        assert state(target) in (before, after), f"killed at {fraction:.0%} of {full:.1f}s"
+        env = ENV if name == "done" else paused_at(name)
+        runs[name] = (target, scr(target, "ingest", str(REPLICATION), env=env))
+    for point in points:
+        reach(runs[point][1], point)
+        kill(runs[point][1])
+    target, proc = runs["done"]
+    assert proc.wait() == 0, proc.stderr.read()
+    after = state(target)
+    assert after != before
+    for point in points:
+        assert state(runs[point][0]) in (before, after), f"killed at {point}"
 
 
 def test_two_ingests_at_once_serialise(
@@ -124,10 +138,13 @@ def test_two_ingests_at_once_serialise(
     from warehouse.db import writer_lock
 
     warehouse = tmp_path / "w" / "scr.duckdb"
+    # Each ingest reports (fault point writer_wait, no pause) when it finds the lock taken.
+    waiting = {**ENV, "SCR_FAULT_POINT": "writer_wait", "SCR_FAULT_SECONDS": "0"}
     with writer_lock(warehouse):  # another writer is busy: both ingests must wait for it
-        first = scr(warehouse, "ingest", str(REPLICATION))
-        second = scr(warehouse, "ingest", str(make_submission(xlsx=True)))
-        time.sleep(8)  # long enough for either to have started writing, were it not waiting
+        first = scr(warehouse, "ingest", str(REPLICATION), env=waiting)
+        second = scr(warehouse, "ingest", str(make_submission(xlsx=True)), env=waiting)
+        reach(first, "writer_wait")
+        reach(second, "writer_wait")
         assert first.poll() is None and second.poll() is None
         assert not warehouse.exists()
     outs = [p.communicate(timeout=300) for p in (first, second)]
@@ -154,23 +171,35 @@ def test_two_ingests_at_once_serialise(
 def test_reading_while_an_ingest_writes(
     make_submission: Callable[..., Path], tmp_path: Path
 ) -> None:
+    """`scr tables` works at every step of an ingest: the writer pauses at each fault point
+    while a reader runs, and the reader sees the previous or the new data, whole."""
     warehouse = tmp_path / "w" / "scr.duckdb"
     assert main(["--warehouse", str(warehouse), "ingest", str(make_submission())]) == 0
-    writer = scr(warehouse, "ingest", str(REPLICATION))
-    reads = []
-    while writer.poll() is None:
-        reads.append(
-            subprocess.run(
-                [sys.executable, "-m", "pipelines.cli", "--warehouse", str(warehouse), "tables"],
-                cwd=REPO,
-                env=ENV,
-                capture_output=True,
-                text=True,
-            )
+    release = tmp_path / "release"
+    release.mkdir()
+    points = ("stage", "publish", "published", "snapshot")
+    writer = scr(warehouse, "ingest", str(REPLICATION), env=paused_at(*points, release=release))
+
+    def read() -> int:
+        done = subprocess.run(
+            [sys.executable, "-m", "pipelines.cli", "--warehouse", str(warehouse), "tables"],
+            cwd=REPO,
+            env=ENV,
+            capture_output=True,
+            text=True,
         )
-    assert writer.returncode == 0
-    assert reads and all(r.returncode == 0 for r in reads), [r.stderr for r in reads]
-    assert all(json.loads(r.stdout)["tables"][0]["n"] in (2, 47) for r in reads)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)["tables"][0]["n"]
+
+    seen = {}
+    for point in points:
+        reach(writer, point)
+        seen[point] = read()
+        (release / point).touch()
+    assert writer.wait(timeout=300) == 0, writer.stderr.read()
+    assert all(n in (2, 47) for n in seen.values()), seen
+    assert seen["stage"] == seen["publish"] == 2, seen
+    assert read() == 47
 
 
 def test_ledger_archive_and_history(

@@ -44,14 +44,23 @@ class InjectedFault(RuntimeError):
 
 
 def fault_point(name: str) -> None:
-    """Fault injection for the crash tests: pause (or, with SCR_FAULT_MODE=raise, fail)
-    inside a step when SCR_FAULT_POINT names it."""
-    if os.environ.get("SCR_FAULT_POINT") != name:
+    """Fault injection for the crash tests, at a step SCR_FAULT_POINT names (a comma-separated
+    list names several): print "SCR_FAULT_POINT <name> reached" to stderr, then fail if
+    SCR_FAULT_MODE=raise, else pause up to SCR_FAULT_SECONDS (default 60; 0 only reports).
+    With SCR_FAULT_RELEASE=DIR the pause ends as soon as the file DIR/<name> exists, so a
+    test can act at that exact moment (kill, read) and then let the step go on."""
+    if name not in os.environ.get("SCR_FAULT_POINT", "").split(","):
         return
     print(f"SCR_FAULT_POINT {name} reached", file=sys.stderr, flush=True)
     if os.environ.get("SCR_FAULT_MODE") == "raise":
         raise InjectedFault(f"fault injected at {name}")
-    time.sleep(float(os.environ.get("SCR_FAULT_SECONDS", "60")))
+    deadline = time.monotonic() + float(os.environ.get("SCR_FAULT_SECONDS", "60"))
+    release = os.environ.get("SCR_FAULT_RELEASE")
+    if not release:
+        time.sleep(max(0.0, deadline - time.monotonic()))
+        return
+    while time.monotonic() < deadline and not Path(release, name).exists():
+        time.sleep(0.02)
 
 
 def warehouse_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -141,11 +150,15 @@ def writer_lock(path: Path, wait_seconds: float = 300.0) -> Iterator[None]:
         raise unavailable(lock_file, exc, "the warehouse's lock file") from exc
     with handle:
         deadline = time.monotonic() + wait_seconds
+        waited = False
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if not waited:
+                    waited = True
+                    fault_point("writer_wait")  # tests: this writer is queued behind another
                 if time.monotonic() > deadline:
                     raise WarehouseBusy(
                         f"another ingest or build holds {lock_file}; try again when it ends"

@@ -176,6 +176,7 @@ def receive(
             run_id,
         ],
     )
+    fault_point("received")
     return Receipt(submission_id, sha, path.name, kind, stored, set_aside)
 
 
@@ -236,6 +237,7 @@ def stage(con: duckdb.DuckDBPyConnection, receipt: Receipt) -> dict[str, int]:
             "UPDATE submissions SET status = 'staged' WHERE submission_id = ?",
             [receipt.submission_id],
         )
+        fault_point("stage")
         con.commit()
     except Exception:
         con.rollback()
@@ -476,6 +478,7 @@ def publish(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, int
     except Exception:
         con.rollback()
         raise
+    fault_point("published")
     return counts | review_counts
 
 

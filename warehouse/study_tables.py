@@ -30,6 +30,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from warehouse.db import fault_point
 from warehouse.frame import frame
 
 SQL_DIR = Path(__file__).with_name("sql") / "study"
@@ -370,6 +371,7 @@ def materialise_study_tables(con: duckdb.DuckDBPyConnection) -> int:
         )
         con.execute(f"CREATE OR REPLACE TABLE {MART_TABLE} ({columns})")
         con.execute(f"INSERT INTO {MART_TABLE} SELECT * FROM mart")
+        fault_point("marts")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
