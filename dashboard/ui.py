@@ -87,7 +87,8 @@ def download_button(
     detail = {"file": file_name, **state.selection_detail()}
     access = state.get_access()
     data = recorded_download(make, access.access.warehouse, auth.current_principal(), detail)
-    where.download_button(label, data, file_name=file_name, mime=mime, **kwargs)
+    # "ignore": a download needs no rerun, and a rerun racing the deferred file can lose it.
+    where.download_button(label, data, file_name=file_name, mime=mime, on_click="ignore", **kwargs)
 
 
 def synthetic_banner(access: CachedAccess) -> None:
