@@ -22,6 +22,7 @@ Everything is read-only (CTEs, no temp objects), so it works on a read-only conn
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -347,9 +348,57 @@ def long_from_result(result: dict[str, Any], percent_key: str = "percent") -> pl
     return pl.DataFrame(records, schema=LONG_SCHEMA)
 
 
+# What each period's rows in the mart were computed from: an order-independent hash of every
+# row (all columns) of that period's reviews, children, recommendations and actions. Kept
+# as the mart table's comment (not a column: the mart's contents are unchanged), so a
+# refresh recomputes only the periods whose data changed, and "all periods" when any did.
+_FINGERPRINT_SQL = """
+WITH r AS (SELECT coalesce(period, 'null') AS period, review_id, hash(r) AS h FROM reviews r),
+parts AS (
+    SELECT period, h FROM r
+    UNION ALL SELECT r.period, hash(c) FROM children c JOIN r USING (review_id)
+    UNION ALL SELECT r.period, hash(x) FROM recommendations x JOIN r USING (review_id)
+    UNION ALL SELECT r.period, hash(a) FROM actions a JOIN r USING (review_id)
+)
+SELECT period, count(*)::VARCHAR || ':' || sum(h)::VARCHAR FROM parts GROUP BY period
+"""
+
+
+def _fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    import hashlib
+
+    periods = dict(con.execute(_FINGERPRINT_SQL).fetchall())
+    sql = hashlib.sha256(study_sql().encode()).hexdigest()
+    return {"sql": sql, "periods": periods}
+
+
+def _recorded_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    rows = con.execute(
+        "SELECT comment FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = ?",
+        [MART_TABLE],
+    ).fetchall()
+    if not rows or not rows[0][0]:
+        return None
+    try:
+        recorded = json.loads(rows[0][0])
+    except ValueError:
+        return None
+    return recorded if isinstance(recorded, dict) else None
+
+
+def _period_frame(con: duckdb.DuckDBPyConnection, period: str | None) -> pl.DataFrame:
+    return study_tables_long(con, period=period).select(
+        pl.lit(period, dtype=pl.String()).alias("period"), pl.all()
+    )
+
+
 def materialise_study_tables(con: duckdb.DuckDBPyConnection) -> int:
     """(Re)write ``mart_study_tables``: the national long form of each period and of all
-    periods together (period NULL), in one transaction. Returns the number of rows."""
+    periods together (period NULL), in one transaction. Returns the number of rows.
+
+    Periods whose data is unchanged since the last refresh (same fingerprint, same SQL) keep
+    their rows; the table is rewritten in the same order a full rebuild gives."""
     con.execute("BEGIN TRANSACTION")
     try:
         periods = [
@@ -358,12 +407,18 @@ def materialise_study_tables(con: duckdb.DuckDBPyConnection) -> int:
                 "SELECT DISTINCT period FROM reviews WHERE period IS NOT NULL ORDER BY period"
             ).fetchall()
         ]
-        frames = [
-            study_tables_long(con, period=p).select(
-                pl.lit(p, dtype=pl.String()).alias("period"), pl.all()
-            )
-            for p in [*periods, None]
-        ]
+        now = _fingerprints(con)
+        before = _recorded_fingerprints(con)
+        kept: dict[str | None, pl.DataFrame] = {}
+        if before is not None and before.get("sql") == now["sql"]:
+            old = before.get("periods") or {}
+            unchanged = [p for p in periods if old.get(p) == now["periods"].get(p)]
+            if unchanged:
+                rows = query_mart(con, unchanged)
+                kept = {p: rows.filter(pl.col("period") == p) for p in unchanged}
+            if old == now["periods"]:
+                kept[None] = query_mart(con, [None])
+        frames = [kept[p] if p in kept else _period_frame(con, p) for p in [*periods, None]]
         mart = pl.concat(frames, how="vertical")
         columns = ", ".join(
             f"{name} {'BIGINT' if dtype == pl.Int64() else 'VARCHAR'}"
@@ -371,9 +426,25 @@ def materialise_study_tables(con: duckdb.DuckDBPyConnection) -> int:
         )
         con.execute(f"CREATE OR REPLACE TABLE {MART_TABLE} ({columns})")
         con.execute(f"INSERT INTO {MART_TABLE} SELECT * FROM mart")
+        recorded = json.dumps(now).replace("'", "''")  # COMMENT ON takes no parameters
+        con.execute(f"COMMENT ON TABLE {MART_TABLE} IS '{recorded}'")
         fault_point("marts")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     return mart.height
+
+
+def query_mart(con: duckdb.DuckDBPyConnection, periods: list[str | None]) -> pl.DataFrame:
+    """The mart's rows of ``periods`` (None: all periods together), in the order written."""
+    names = ["period", *LONG_SCHEMA]
+    wanted = [p for p in periods if p is not None]
+    where = "period IN (SELECT unnest($periods::VARCHAR[]))"
+    if None in periods:
+        where = f"({where} OR period IS NULL)"
+    rows = con.sql(
+        f"SELECT {', '.join(names)} FROM {MART_TABLE} WHERE {where} ORDER BY rowid",
+        params={"periods": wanted},
+    ).pl()
+    return rows.select(pl.col(n).cast(d) for n, d in {"period": pl.String(), **LONG_SCHEMA}.items())
