@@ -431,19 +431,28 @@ def publish(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, int
         if clash.height:
             raise SubmissionRejected(submission_id, report_lines(clash))
         # The submission id is a bound parameter ($sid), like every value in this module.
-        staged_fp = _review_fingerprints(con, "stg_", "submission_id = $sid")
+        # Only reviews already loaded need a fingerprint (the rest are new): a national
+        # first submission hashes nothing.
         loaded_fp = _review_fingerprints(
             con,
             "",
             "review_id IN (SELECT review_id FROM stg_reviews WHERE submission_id = $sid)",
         )
         con.execute(
+            f"CREATE OR REPLACE TEMP TABLE loaded_fp AS {loaded_fp}", {"sid": submission_id}
+        )
+        staged_fp = _review_fingerprints(
+            con, "stg_", "submission_id = $sid AND review_id IN (SELECT review_id FROM loaded_fp)"
+        )
+        con.execute(
             "CREATE OR REPLACE TEMP TABLE review_changes AS "
             f"SELECT s.review_id, CASE WHEN l.review_id IS NULL THEN 'new' "
-            f"WHEN l.fp = s.fp THEN 'unchanged' ELSE 'replaced' END AS change "
-            f"FROM ({staged_fp}) s LEFT JOIN ({loaded_fp}) l USING (review_id)",
+            f"WHEN l.fp = f.fp THEN 'unchanged' ELSE 'replaced' END AS change "
+            "FROM (SELECT DISTINCT review_id FROM stg_reviews WHERE submission_id = $sid) s "
+            f"LEFT JOIN loaded_fp l USING (review_id) LEFT JOIN ({staged_fp}) f USING (review_id)",
             {"sid": submission_id},
         )
+        con.execute("DROP TABLE loaded_fp")
         now = dt.datetime.now()
         for name in CORE_SHEETS:
             columns = ", ".join(f'"{c}"' for c in cf.sheets[name].column_names)
