@@ -1232,5 +1232,6 @@ def main(argv: list[str] | None = None) -> None:
             out / "submissions" / f"{spec.code}.xlsx", frames(build_period(spec, boards))
         )
 
+
 if __name__ == "__main__":
     main()

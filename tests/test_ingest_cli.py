@@ -36,13 +36,16 @@ def test_workbook_and_csv_folder_load_the_same(
     assert main(["--warehouse", str(csv_wh), "ingest", str(make_submission("s1"))]) == 0
     out = capsys.readouterr().out
     assert "accepted s1" in out and "2 reviews (2 new, 0 replaced, 0 unchanged)" in out
-    assert main(["--warehouse", str(xlsx_wh), "ingest",
-                 str(make_submission("s2", xlsx=True))]) == 0
+    assert main(["--warehouse", str(xlsx_wh), "ingest", str(make_submission("s2", xlsx=True))]) == 0
     assert "accepted s2.xlsx" in capsys.readouterr().out
     assert tables_json(csv_wh, capsys) == tables_json(xlsx_wh, capsys)
     t = {x["id"]: x for x in tables_json(csv_wh, capsys, "--period", "2005-07")["tables"]}
-    assert t["t02_age"]["rows"][0] == {"code": "under_1", "label": t["t02_age"]["rows"][0]["label"],
-                                       "count": 1, "percent": 50}
+    assert t["t02_age"]["rows"][0] == {
+        "code": "under_1",
+        "label": t["t02_age"]["rows"][0]["label"],
+        "count": 1,
+        "percent": 50,
+    }
     assert {r["code"]: r["count"] for r in t["t15_report_length"]["rows"]}["31_50"] == 1
     assert rows(csv_wh, "SELECT count(*) FROM recommendations") == [(3,)]
 
@@ -54,18 +57,23 @@ def test_corrected_resubmission_replaces_the_review_whole(
     sheets = small_submission()
     corrected = {
         "reviews": [dict(sheets["reviews"][0], recommendations_total=1, report_pages=90)],
-        "children": [dict(sheets["children"][0], age_months=40),
-                     dict(sheets["children"][0], child_id="TC-9", age_months=2)],
+        "children": [
+            dict(sheets["children"][0], age_months=40),
+            dict(sheets["children"][0], child_id="TC-9", age_months=2),
+        ],
         "recommendations": [sheets["recommendations"][0]],
         "actions": [],
     }
     capsys.readouterr()
     assert main(["ingest", str(make_submission("corrected", corrected))]) == 0
     assert "1 reviews (0 new, 1 replaced, 0 unchanged)" in capsys.readouterr().out
-    assert rows(warehouse_file, "SELECT child_id, age_months FROM children "
-                "WHERE review_id = 'TR-1' ORDER BY child_id") == [("TC-1", 40), ("TC-9", 2)]
-    assert rows(warehouse_file, "SELECT rec_no FROM recommendations WHERE review_id = 'TR-1'"
-                ) == [(1,)]
+    assert rows(
+        warehouse_file,
+        "SELECT child_id, age_months FROM children WHERE review_id = 'TR-1' ORDER BY child_id",
+    ) == [("TC-1", 40), ("TC-9", 2)]
+    assert rows(warehouse_file, "SELECT rec_no FROM recommendations WHERE review_id = 'TR-1'") == [
+        (1,)
+    ]
     assert rows(warehouse_file, "SELECT count(*) FROM actions WHERE review_id = 'TR-1'") == [(0,)]
     # The other review of the first submission is untouched; the old version is in history.
     assert rows(warehouse_file, "SELECT count(*) FROM children WHERE review_id = 'TR-2'") == [(1,)]
@@ -85,8 +93,9 @@ def test_loading_the_same_submission_twice_changes_nothing(
     assert tables_json(warehouse_file, capsys) == before
     assert rows(warehouse_file, "SELECT * FROM children ORDER BY child_id") == core_before
     assert rows(warehouse_file, "SELECT count(*) FROM reviews_history") == [(0,)]
-    assert rows(warehouse_file, "SELECT status, count(*) FROM submissions GROUP BY status"
-                ) == [("accepted", 2)]
+    assert rows(warehouse_file, "SELECT status, count(*) FROM submissions GROUP BY status") == [
+        ("accepted", 2)
+    ]
 
 
 def test_review_of_another_board_is_rejected_and_nothing_changes(
@@ -101,8 +110,10 @@ def test_review_of_another_board_is_rejected_and_nothing_changes(
     out = capsys.readouterr().out
     assert "REJECTED theirs" in out and "review_id" in out and "another board" in out
     assert tables_json(warehouse_file, capsys) == before
-    assert rows(warehouse_file, "SELECT status FROM submissions ORDER BY received_at"
-                ) == [("accepted",), ("rejected",)]
+    assert rows(warehouse_file, "SELECT status FROM submissions ORDER BY received_at") == [
+        ("accepted",),
+        ("rejected",),
+    ]
 
 
 def test_filters_select_by_period_region_and_board(
@@ -150,10 +161,25 @@ def test_usage_errors_exit_2(warehouse_file: Path, capsys) -> None:
 
 
 def test_help_documents_every_command() -> None:
-    out = subprocess.run([sys.executable, "-m", "pipelines.cli", "--help"], capture_output=True,
-                         text=True, cwd=REPO, check=True).stdout
-    for command in ("build", "ingest", "validate", "tables", "replicate", "template",
-                    "submissions", "history", "dashboard", "--warehouse"):
+    out = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+    ).stdout
+    for command in (
+        "build",
+        "ingest",
+        "validate",
+        "tables",
+        "replicate",
+        "template",
+        "submissions",
+        "history",
+        "dashboard",
+        "--warehouse",
+    ):
         assert command in out
 
 
@@ -164,8 +190,19 @@ def test_bad_submission_via_subprocess_exits_1_without_traceback(tmp_path: Path)
 
     folder = csv_folder(tmp_path, "bad", sheets)
     proc = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "--warehouse", str(tmp_path / "w.duckdb"),
-         "ingest", str(folder)], capture_output=True, text=True, cwd=REPO)
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "--warehouse",
+            str(tmp_path / "w.duckdb"),
+            "ingest",
+            str(folder),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stdout + proc.stderr
     assert "children, ethnicity" in proc.stdout and "'white_british'" in proc.stdout
@@ -197,6 +234,7 @@ def test_reading_commands_do_not_import_dagster_or_gx(
         f"{str(folder)!r}]) == 1\n"
         "print(sorted(m for m in ('dagster', 'great_expectations') if m in sys.modules))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
+    ).stdout
     assert out.strip() == "[]"

@@ -46,13 +46,25 @@ def test_every_published_count_is_reproduced(replication_warehouse: Path) -> Non
     assert checked > 200
     # t18 is in the published order (count descending).
     assert [r["code"] for r in computed["t18_recommendation_focus"]["rows"]] == [
-        r["code"] for r in next(t for t in PUBLISHED["tables"]
-                                if t["id"] == "t18_recommendation_focus")["rows"]]
+        r["code"]
+        for r in next(t for t in PUBLISHED["tables"] if t["id"] == "t18_recommendation_focus")[
+            "rows"
+        ]
+    ]
 
 
 def test_cli_tables_json_matches_published(replication_warehouse: Path, capsys) -> None:
-    code = main(["--warehouse", str(replication_warehouse), "tables", "--period", "2001-03",
-                 "--format", "json"])
+    code = main(
+        [
+            "--warehouse",
+            str(replication_warehouse),
+            "tables",
+            "--period",
+            "2001-03",
+            "--format",
+            "json",
+        ]
+    )
     assert code == 0
     result = json.loads(capsys.readouterr().out)
     assert result["filters"] == {"period": "2001-03", "region": None, "board": None}
@@ -61,13 +73,16 @@ def test_cli_tables_json_matches_published(replication_warehouse: Path, capsys) 
     assert by_id["t02_age"]["n"] == 45
     assert by_id["t18_recommendation_focus"]["n"] == 634
     assert {r["code"]: r["percent"] for r in by_id["t02_age"]["summaries"]} == {
-        "2_and_under": 47, "11_and_over": 20}
+        "2_and_under": 47,
+        "11_and_over": 20,
+    }
     assert by_id["t20_action_plans"]["columns"][-1] == "missing"
     assert by_id["t20_action_plans"]["rows"][1]["counts"]["missing"] == 6
 
 
-def test_replicate_command_reports_all_counts_reproduced(replication_warehouse: Path,
-                                                          capsys) -> None:
+def test_replicate_command_reports_all_counts_reproduced(
+    replication_warehouse: Path, capsys
+) -> None:
     assert main(["--warehouse", str(replication_warehouse), "replicate"]) == 0
     out = capsys.readouterr().out
     assert "published counts reproduced" in out

@@ -36,8 +36,9 @@ def test_template_has_every_sheet_column_dropdown_and_date_format(tmp_path: Path
                 assert codes == cf.codes(column.codes), column.name
             if column.type == "date":
                 # openpyxl groups adjacent columns of one format into one dimension.
-                formats = {d.number_format for d in ws.column_dimensions.values()
-                           if d.min <= i <= d.max}
+                formats = {
+                    d.number_format for d in ws.column_dimensions.values() if d.min <= i <= d.max
+                }
                 assert formats == {"yyyy-mm-dd"}, column.name
     notes = [row for row in book["notes"].iter_rows(values_only=True)]
     described = {(r[0], r[1]) for r in notes if r and r[1]}
