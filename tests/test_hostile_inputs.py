@@ -369,7 +369,7 @@ def test_limits_are_set_in_one_frozen_dataclass(tmp_path: Path) -> None:
         Limits(rows=2): "sheet 'reviews' uses range A1:L3: more than the 2 rows / 200 columns",
         Limits(columns=11): "uses range A1:L3: more than the 200,000 rows / 11 columns",
         Limits(cells=30): "uses range A1:L3 (36 cells): more than the 30 cells a sheet may have",
-        Limits(workbook_bytes=1000): "ok.xlsx is ",
+        Limits(workbook_bytes=1000): "the workbook is ",
         Limits(unpacked_bytes=5000): "more than the 4.9 KB a submission may hold",
         Limits(zip_entries=5): "parts: more than the 5 an .xlsx workbook may have",
     }

@@ -597,7 +597,7 @@ def inspect_workbook(path: Path, cf: CodingFrame, limits: Limits = LIMITS) -> Wo
     size = path.stat().st_size
     if size > limits.workbook_bytes:
         raise _Refused(
-            f"{path.name} is {_size(size)}: more than the {_size(limits.workbook_bytes)} "
+            f"the workbook is {_size(size)}: more than the {_size(limits.workbook_bytes)} "
             "a workbook may be"
         )
     with open(path, "rb") as handle:
@@ -738,9 +738,11 @@ def _excel_errors(
 
 
 def _unreadable(path: Path, detail: str) -> pl.DataFrame:
+    # "the file", not path.name: an ingest reads the archived copy, named by its hash, and
+    # the report's header already names the file the user sent.
     return issue(
         "unreadable_workbook",
-        f"{path.name} is not a readable .xlsx workbook ({detail}); "
+        f"the file is not a readable .xlsx workbook ({detail}); "
         "open it in Excel and save it again as .xlsx",
     )
 
@@ -752,7 +754,7 @@ def read_workbook(path: Path, cf: CodingFrame, limits: Limits = LIMITS) -> RawSu
     if head == OLE_MAGIC:
         raw.issues = issue(
             "unreadable_workbook",
-            f"{path.name} is password-protected (encrypted) or an old .xls file; "
+            "the workbook is password-protected (encrypted) or an old .xls file; "
             "remove the password and save it as an Excel .xlsx workbook",
         )
         return raw
