@@ -123,19 +123,14 @@ class Check:
 
 @dataclass(frozen=True)
 class Params:
-    """What row checks compare against besides the row: the submission's ids and today."""
+    """What row checks compare against besides the row: today. (Links between sheets are
+    joined into the frames as flag columns, so no suite carries a submission-sized value set.)"""
 
     today: dt.date
-    review_ids: pl.Series
-    recommendation_keys: pl.Series
 
     def for_gx(self) -> dict[str, Any]:
-        return {
-            # Midnight today as a timestamp: pandas holds dates as datetime64.
-            "today": dt.datetime.combine(self.today, dt.time()),
-            "review_ids": self.review_ids.sort().to_list(),
-            "recommendation_keys": self.recommendation_keys.sort().to_list(),
-        }
+        # Midnight today as a timestamp: pandas holds dates as datetime64.
+        return {"today": dt.datetime.combine(self.today, dt.time())}
 
 
 # Kinds: how a check is evaluated (a polars condition that is true on failing rows) and, when
@@ -679,7 +674,7 @@ def _cross_checks(cf: CodingFrame) -> list[Check]:
                     "review_id",
                     "review_id is not a review of this submission's reviews sheet",
                     "in_set",
-                    {"values": "$review_ids"},
+                    {"values": [True], "column": "review_id_in_reviews"},
                     scope="submission",
                     note="a review_id of the reviews sheet",
                 )
@@ -692,7 +687,7 @@ def _cross_checks(cf: CodingFrame) -> list[Check]:
             "rec_no",
             "rec_no does not name a recommendation of the same review",
             "in_set",
-            {"values": "$recommendation_keys", "column": "recommendation_key"},
+            {"values": [True], "column": "rec_no_in_recommendations"},
             scope="submission",
             note="a rec_no of the same review in the recommendations sheet",
             value=pl.col("rec_no").cast(pl.String),
@@ -964,14 +959,26 @@ def check_frames(
         "recommendations": recs,
         "actions": actions.join(
             incident, on="review_id", how="left", maintain_order="left"
-        ).with_columns(recommendation_key=rec_key),
+        ).with_columns(
+            rec_no_in_recommendations=_known(
+                rec_key, recs.select(rec_key).to_series().drop_nulls().unique()
+            )
+        ),
     }
-    params = Params(
-        today=today or dt.date.today(),
-        review_ids=reviews.get_column("review_id").drop_nulls().unique(),
-        recommendation_keys=recs.select(rec_key).to_series().drop_nulls().unique(),
-    )
-    return frames | {n: df for n, df in full.items() if n not in frames}, params
+    frames |= {n: df for n, df in full.items() if n not in frames}
+    # Links as flag columns: GX then checks a boolean column, not a submission-sized value set.
+    review_ids = reviews.get_column("review_id").drop_nulls().unique()
+    for name, df in frames.items():
+        if name != "reviews" and "review_id" in df.columns:
+            frames[name] = df.with_columns(
+                review_id_in_reviews=_known(pl.col("review_id"), review_ids)
+            )
+    return frames, Params(today=today or dt.date.today())
+
+
+def _known(key: pl.Expr, known: pl.Series) -> pl.Expr:
+    """True where the key is one of ``known``, False where it is not, null where it is blank."""
+    return pl.when(key.is_not_null()).then(key.is_in(known.implode()))
 
 
 # The fast checker.
