@@ -132,6 +132,29 @@ def _gx() -> _GX:
         return _CONTEXT[0]
 
 
+def _pandas_batch(df: pl.DataFrame) -> Any:
+    """The frame as pandas in the dtypes GX compares vectorised: int64/float64 numbers,
+    datetime64[ns] dates and Arrow-backed text (an int32 or datetime64[ms] column makes GX's
+    between-expectation call a Python function per row). A date beyond datetime64[ns]'s
+    range (years 1678-2261) keeps the exact, slower per-row path."""
+    import pandas as pd
+    import polars.selectors as cs
+    import pyarrow as pa
+
+    df = df.with_columns(cs.integer().cast(pl.Int64))
+    try:
+        df = df.with_columns(cs.date().cast(pl.Datetime("ns")))
+    except pl.exceptions.InvalidOperationError:
+        df = df.with_columns(cs.date().cast(pl.Datetime("ms")))
+    text = pd.StringDtype("pyarrow")
+
+    def dtype(arrow_type: pa.DataType) -> Any:
+        is_text = pa.types.is_large_string(arrow_type) or pa.types.is_string(arrow_type)
+        return text if is_text else None
+
+    return df.to_arrow().to_pandas(types_mapper=dtype)
+
+
 def run_gx(
     frames: dict[str, pl.DataFrame], suites: dict[str, dict[str, Any]], params: Params
 ) -> dict[str, list[str]]:
@@ -145,7 +168,7 @@ def run_gx(
             if not suite["expectations"]:
                 continue
             gx_suite, batch_definition = runner.suite(suite)
-            data = frames[name].select(suite_columns(suite)).to_pandas()
+            data = _pandas_batch(frames[name].select(suite_columns(suite)))
             batch = batch_definition.get_batch(batch_parameters={"dataframe": data})
             result = batch.validate(
                 gx_suite, expectation_parameters=parameters, result_format="BOOLEAN_ONLY"
