@@ -23,10 +23,16 @@ GLOBAL_KEYS = ("period", "region", "board")
 # defaults (left out of the URL, and out of the audit trail's record of a view).
 PAGE_KEYS: dict[str, tuple[str, ...]] = {
     "study-tables": ("table",),
-    "benchmark": ("indicator",),
+    "benchmark": ("indicator", "pool", "compare"),
     "recommendations": ("q",),
 }
-PAGE_DEFAULTS: dict[str, str] = {"table": "all", "indicator": "under_one", "q": ""}
+PAGE_DEFAULTS: dict[str, str] = {
+    "table": "all",
+    "indicator": "under_one",
+    "q": "",
+    "pool": "3",  # Board benchmark: the latest three periods pooled
+    "compare": "",  # Board benchmark: no second board
+}
 _SELECTION_KEY = "_scr_selection"
 
 
