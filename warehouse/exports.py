@@ -223,3 +223,28 @@ def write_tables_xlsx(result: dict[str, Any], path: str | os.PathLike[str]) -> P
                 _write_simple(sheet, table, header, with_percent, formats, top)
             sheet.freeze_panes(top + 1, 0)
     return out
+
+
+# --- recommendations search ----------------------------------------------------------------
+# The search's columns as a download names them (the read layer's order).
+RECOMMENDATION_COLUMNS = {
+    "period": "Period",
+    "board_code": "Board code",
+    "board_name": "Board",
+    "review_id": "Review",
+    "rec_no": "Recommendation number",
+    "focus_label": "Focus",
+    "agency_label": "Agency",
+    "text": "Recommendation",
+}
+
+
+def recommendations_csv_bytes(hits: pl.DataFrame) -> bytes:
+    """Recommendations found by ``Access.search_recommendations`` as a CSV download: one line
+    each, the whole text, readable column names; every text cell neutralised (safe_output),
+    since the wording is submitted free text. Pass the search's every match (``limit=None``)."""
+    from warehouse.safe_output import csv_bytes
+
+    return csv_bytes(
+        hits.select(pl.col(name).alias(label) for name, label in RECOMMENDATION_COLUMNS.items())
+    )

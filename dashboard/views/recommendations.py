@@ -5,7 +5,9 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, state, ui
+from dashboard import charts, search, state, ui
+from warehouse.access.recommendations import search_words
+from warehouse.exports import recommendations_csv_bytes
 
 access = state.get_access()
 sel = state.selection()
@@ -106,24 +108,40 @@ with ui.unless_refused():
         placeholder="e.g. domestic violence, pre-birth, interpreters",
         help="Finds recommendations containing every word (any case) within the selection.",
     )
-    if query:
+    words = search_words(query)
+    if words:
         hits = access.search_recommendations(sel, query)
         matches = int(hits["matches"][0]) if hits.height else 0
-        shown = f" (showing the first {hits.height})" if matches > hits.height else ""
-        st.caption(f"{matches:,} recommendations contain “{ui.plain(query)}”{shown}.")
+        shown = f"; the first {hits.height:,} are listed" if matches > hits.height else ""
+        st.markdown(f"**{search.matches_sentence(matches, query)}**{shown}.")
         if hits.height:
-            ui.table(
-                hits.drop("matches"),
-                column_config={
-                    "period": "Period",
-                    "board_code": None,
-                    "board_name": "Board",
-                    "review_id": "Review",
-                    "rec_no": st.column_config.NumberColumn("No.", format="%d"),
-                    "focus_label": "Focus",
-                    "agency_label": "Agency",
-                    "text": st.column_config.TextColumn("Recommendation", width="large"),
-                },
+            stem = "-".join(
+                part for part in (sel.period or "all-periods", sel.region, sel.board) if part
             )
+            # The file holds every match (not only those listed), read again through the
+            # read layer, so it holds what this viewer may see and nothing more.
+            ui.download_button(
+                st,
+                f"Download all {search.plural(matches, 'match', 'matches')} (CSV)",
+                lambda: recommendations_csv_bytes(
+                    access.search_recommendations(sel, query, limit=None)
+                ),
+                file_name=f"scr-recommendations-{stem}.csv",
+                mime="text/csv",
+                icon=":material/download:",
+                help="Every matching recommendation in full, with its board, review, focus "
+                "and agency.",
+            )
+            # The whole wording, wrapped, with the words found highlighted: submitted text,
+            # so escaped (search.highlight) before any Markdown is added.
+            entries = [
+                f"**{ui.plain(row['board_name'])}** · {ui.plain(row['period'])} · review "
+                f"{ui.plain(row['review_id'])}, recommendation {int(row['rec_no'])} · "
+                f"{ui.plain(row['focus_label'])} · {ui.plain(row['agency_label'])}  \n"
+                + search.highlight(row["text"] or "", words)
+                for row in hits.iter_rows(named=True)  # at most the listed 200
+            ]
+            with st.container(border=True, height=600 if hits.height > 6 else "content"):
+                st.markdown("\n\n---\n\n".join(entries))
     else:
         st.caption("Type words above to list the recommendations that contain them.")

@@ -21,6 +21,13 @@ from warehouse.access.selection import ENGLAND, Selection, selection_ctes
 from warehouse.disclosure import Constraint
 
 NO_TEXT_FOR_THE_PUBLIC = "recommendation text is not shown without signing in"
+MAX_SEARCH_WORDS = 8  # more words than this are ignored (each is one ILIKE condition)
+
+
+def search_words(text: str) -> list[str]:
+    """The words a search looks for: ``text`` split on white space, at most
+    MAX_SEARCH_WORDS. The page highlights exactly these, so what is shown is what matched."""
+    return text.split()[:MAX_SEARCH_WORDS]
 
 
 def _focus_cell(focus: pl.Expr) -> pl.Expr:
@@ -163,15 +170,18 @@ class RecommendationReads(CatalogReads):
         )
 
     @reads
-    def search_recommendations(self, sel: Selection, text: str, limit: int = 200) -> pl.DataFrame:
+    def search_recommendations(
+        self, sel: Selection, text: str, limit: int | None = 200
+    ) -> pl.DataFrame:
         """Recommendations of the selection whose wording contains every word of ``text``
-        (case-insensitive): period, board, review, number, focus, agency, text, and
-        ``matches`` (how many matched in all, the frame holding at most ``limit``).
+        (``search_words``, case-insensitive): period, board, review, number, focus, agency,
+        text, and ``matches`` (how many matched in all, the frame holding at most ``limit``;
+        ``limit=None``: every match, for a download).
 
         The boards in scope only (a region or England for a board principal: its own
         recommendations there). OutOfScope for the public."""
         self.refuse_public(NO_TEXT_FOR_THE_PUBLIC)
-        words = [w for w in text.split() if w][:8]
+        words = search_words(text)
         conditions = (
             " AND ".join(f"x.text ILIKE $w{i} ESCAPE '\\'" for i in range(len(words))) or "true"
         )
@@ -179,14 +189,17 @@ class RecommendationReads(CatalogReads):
         for i, word in enumerate(words):
             escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params[f"w{i}"] = f"%{escaped}%"
-        params["limit"] = int(limit)
+        bounded = limit is not None
+        if bounded:
+            params["limit"] = int(limit)
         rows = self.frame(
             f"{selection_ctes()} SELECT r.period, r.board_code, "
             "coalesce(r.catalog_board_name, r.board_code) AS board_name, x.review_id, x.rec_no, "
             "x.focus, coalesce(x.agency, 'not_stated') AS agency, x.text, "
             "count(*) OVER () AS matches "
             f"FROM recommendations x JOIN sel_reviews r USING (review_id) WHERE {conditions} "
-            "ORDER BY r.period DESC, r.board_code, x.review_id, x.rec_no LIMIT $limit",
+            "ORDER BY r.period DESC, r.board_code, x.review_id, x.rec_no"
+            + (" LIMIT $limit" if bounded else ""),
             params,
         )
         labelled = with_code_labels(
