@@ -7,12 +7,14 @@ blank that reads as zero or as missing)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import polars as pl
 
 from warehouse.disclosure import SYMBOL
 from warehouse.frame import frame
+from warehouse.numbers import percent_of_expr
 from warehouse.study_tables import TABLES_BY_ID
 
 MISSING = "Missing"
@@ -86,13 +88,16 @@ def simple_frame(table: dict[str, Any], published: pl.DataFrame) -> pl.DataFrame
 
     for row in table["rows"]:
         add("rows", row)
+    published_n = int(pub_n[0]) if pub_n.len() else None
+    # The Total line is the whole: 100% of n (a hidden n is still a whole), none of no n.
+    has_base = table["n"] == SYMBOL or (isinstance(table["n"], int) and table["n"] > 0)
     records.append(
         {
             meta.row_header: "Total",
             "Number": _text(table["n"]),
-            "%": None,
-            "Published 2001-03": int(pub_n[0]) if pub_n.len() else None,
-            "Published %": None,
+            "%": "100" if has_base else None,
+            "Published 2001-03": published_n,
+            "Published %": 100 if published_n else None,
             "2002 report %": None,
         }
     )
@@ -107,6 +112,15 @@ def simple_frame(table: dict[str, Any], published: pl.DataFrame) -> pl.DataFrame
         "2002 report %": pl.Int64(),
     }
     out = _figures(pl.DataFrame(records, schema=schema), ["Number", "%"])
+    if published_n:
+        # The study prints a dash for a 0: a published 0 is 0% of its n (half up, as all).
+        published = pl.col("Published 2001-03")
+        out = out.with_columns(
+            pl.when(pl.col("Published %").is_null() & published.is_not_null())
+            .then(percent_of_expr(published, pl.lit(published_n)))
+            .otherwise(pl.col("Published %"))
+            .alias("Published %")
+        )
     if not meta.percent:
         out = out.drop("%", "Published %")
     if out["2002 report %"].null_count() == out.height:
@@ -114,26 +128,12 @@ def simple_frame(table: dict[str, Any], published: pl.DataFrame) -> pl.DataFrame
     return out
 
 
-def crosstab_frame(table: dict[str, Any], published: pl.DataFrame) -> pl.DataFrame:
-    """Items as rows, responses as columns (labelled), each item's total, and beside them the
-    published 2001-03 counts and the 2002 report's, in the same response order ("28 / 8 / 4")."""
+def crosstab_frame(table: dict[str, Any], published: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Items as rows (their question labels), responses as columns (labelled) and each
+    item's total. The published figures are ``published_crosstab_frame``, shown beside.
+    (``published`` is accepted for callers of the earlier layout, and unused.)"""
     meta = TABLES_BY_ID[table["id"]]
     labels = response_labels(table)
-    pub = _published_for(published, table["id"]).filter(pl.col("column_code") != "")
-
-    def beside(item: str, key: str, codes: list[str]) -> str | None:
-        cells = pub.filter((pl.col("row_code") == item) & pl.col(key).is_not_null())
-        counts = dict(zip(cells["column_code"], cells[key], strict=True))
-        if not counts:
-            return None
-        return " / ".join(str(counts.get(c, 0)) for c in codes)
-
-    pub_codes = [c for c in table["columns"] if c in set(pub["column_code"])]
-    comp_codes = [
-        c
-        for c in table["columns"]
-        if c in set(pub.filter(pl.col("comparison_2002").is_not_null())["column_code"])
-    ]
     records = []
     for row in table["rows"]:
         record: dict[str, Any] = {meta.row_header: row["label"]}
@@ -145,35 +145,89 @@ def crosstab_frame(table: dict[str, Any], published: pl.DataFrame) -> pl.DataFra
         record["Total"] = (
             SYMBOL if SYMBOL in counts else str(sum(v for v in counts if v is not None))
         )
-        record["Published 2001-03"] = beside(row["code"], "published_count", pub_codes)
-        record["2002 report"] = beside(row["code"], "comparison_2002", comp_codes)
         records.append(record)
     schema = {
         meta.row_header: pl.String(),
         **{labels[c]: pl.String() for c in table["columns"]},
         "Total": pl.String(),
-        "Published 2001-03": pl.String(),
-        "2002 report": pl.String(),
     }
-    out = _figures(
+    return _figures(
         pl.DataFrame(records, schema=schema), [*(labels[c] for c in table["columns"]), "Total"]
     )
-    for column in ("Published 2001-03", "2002 report"):
-        if out[column].null_count() == out.height:
-            out = out.drop(column)
-    return out
+
+
+def _count_and_percent(count: pl.Expr, total: pl.Expr) -> pl.Expr:
+    """ "28 (70%)": a count with its percent of ``total`` (half up, warehouse.numbers)."""
+    return pl.format("{} ({}%)", count, percent_of_expr(count, total))
+
+
+def published_crosstab_frame(table: dict[str, Any], published: pl.DataFrame) -> pl.DataFrame:
+    """The published 2001-03 grid of a crosstab (Tables 16 and 20): items as rows by their
+    question labels, the published responses as columns, each cell "count (percent of the
+    published n)" and a Total of 100%; then, where the 2002 report printed counts (Table 16),
+    its columns ("2002 report: Yes") as "count (percent of the item's printed total)".
+    Empty when nothing was published for the table."""
+    meta = TABLES_BY_ID[table["id"]]
+    labels = published_labels(table, published)
+    pub = _published_for(published, table["id"]).filter(pl.col("column_code") != "")
+    if pub.is_empty():
+        return pl.DataFrame()
+    item_labels = {row["code"]: row["label"] for row in table["rows"]}
+    items = pub.select("row_code").unique(maintain_order=True)
+    cells = pub.filter(pl.col("published_count").is_not_null()).with_columns(
+        _count_and_percent(pl.col("published_count"), pl.col("published_n")).alias("cell"),
+        pl.col("column_code").replace_strict(labels, default=None).alias("column"),
+    )
+    grid = cells.pivot("column", index="row_code", values="cell", aggregate_function="first")
+    totals = cells.group_by("row_code").agg(
+        _count_and_percent(pl.col("published_count").sum(), pl.col("published_n").first()).alias(
+            "Total"
+        )
+    )
+    out = items.join(grid, on="row_code", how="left").join(totals, on="row_code", how="left")
+    earlier = pub.filter(pl.col("comparison_2002").is_not_null())
+    if earlier.height:
+        # Printed as counts of the 2002 sample: each as a percent of the item's printed total.
+        comp = earlier.with_columns(
+            _count_and_percent(
+                pl.col("comparison_2002"), pl.col("comparison_2002").sum().over("row_code")
+            ).alias("cell"),
+            pl.format(
+                "2002 report: {}", pl.col("column_code").replace_strict(labels, default=None)
+            ).alias("column"),
+        ).pivot("column", index="row_code", values="cell", aggregate_function="first")
+        out = out.join(comp, on="row_code", how="left")
+    return out.with_columns(
+        pl.col("row_code")
+        .replace_strict(item_labels, default=pl.col("row_code"))
+        .alias(meta.row_header)
+    ).select(meta.row_header, pl.exclude("row_code", meta.row_header))
+
+
+def published_labels(table: dict[str, Any], published: pl.DataFrame) -> dict[str, str]:
+    """Labels of the response codes the published table uses (which may include a column,
+    such as Missing, that the selection's table has not)."""
+    codes = _published_for(published, table["id"]).filter(pl.col("column_code") != "")
+    wanted = [*table.get("columns", []), *codes["column_code"].unique(maintain_order=True)]
+    return response_labels({**table, "columns": list(dict.fromkeys(wanted))})
 
 
 def crosstab_note(table: dict[str, Any], published: pl.DataFrame) -> str:
-    """How to read the published columns beside a crosstab."""
-    labels = response_labels(table)
+    """How to read the published grid under a crosstab."""
     pub = _published_for(published, table["id"]).filter(pl.col("column_code") != "")
-    pub_codes = [c for c in table["columns"] if c in set(pub["column_code"])]
-    notes = [f"*Published 2001-03* gives {' / '.join(labels[c] for c in pub_codes)}"]
-    comp = pub.filter(pl.col("comparison_2002").is_not_null())
-    if comp.height:
-        codes = [c for c in table["columns"] if c in set(comp["column_code"])]
-        notes.append(f"*2002 report* {' / '.join(labels[c] for c in codes)} (counts as printed)")
+    if pub.is_empty():
+        return ""
+    n = pub["published_n"].drop_nulls()
+    notes = [
+        f"*Published 2001-03*: England 2001-03, number of the study's {n[0]:,} {table['unit']} "
+        "(percentage of them, rounded half up)"
+        if n.len()
+        else "*Published 2001-03*: England 2001-03"
+    ]
+    if pub["comparison_2002"].is_not_null().any():
+        notes.append(
+            "*2002 report*: counts as printed there (percentage of the item's printed total)"
+        )
     return "; ".join(notes) + "."
 
 
@@ -184,7 +238,15 @@ def unmatched_comparisons(table: dict[str, Any], published: pl.DataFrame) -> lis
         (pl.col("column_code") == "") & pl.col("comparison_2002").is_not_null()
     )
     return [
-        f"{row['row_code'].replace('_', ' ')}: {row['comparison_2002']}%"
+        f"{band_label(row['row_code'])}: {row['comparison_2002']}%"
         for row in pub.iter_rows(named=True)
         if row["row_code"] not in codes
     ]
+
+
+def band_label(code: str) -> str:
+    """A band code the 2002 report printed but the coding frame has no row for, read as
+    words: "41_60_and_over" is "41-60 and over", "0_30" is "0-30"."""
+    dashed = re.sub(r"(?<=\d)_(?=\d)", "-", code)
+    text = dashed.replace("_", " ")
+    return text[:1].upper() + text[1:]

@@ -92,10 +92,14 @@ for meta in shown:
     if "columns" in table:
         # Long item labels wrap in a fixed column, so the counts and published figures fit.
         ui.table(
-            tables.crosstab_frame(table, published),
+            tables.crosstab_frame(table),
             {meta.row_header: st.column_config.TextColumn(width=380)},
         )
-        st.caption(tables.crosstab_note(table, published))
+        earlier = tables.published_crosstab_frame(table, published)
+        if earlier.height:
+            st.markdown("**Published 2001-03**, for comparison")
+            ui.table(earlier, {meta.row_header: st.column_config.TextColumn(width=380)})
+            st.caption(tables.crosstab_note(table, published))
     else:
         ui.table(tables.simple_frame(table, published))
     if hidden_note and tables.has_hidden(table):
