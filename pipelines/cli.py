@@ -4,7 +4,8 @@ Commands that only read (tables, replicate, submissions, template, validate) nev
 dagster or great_expectations; ingest and build run the Dagster assets in process.
 Exit codes: 0 success, 1 a submission rejected (or nothing to read), 2 usage error,
 3 the submissions were decided and accepted ones loaded, but refreshing the marts or the
-snapshot failed (the dashboard is stale: `scr build --refresh`).
+snapshot failed (the dashboard is stale: `scr build --refresh`), 141 the output was cut
+short by a reader that stopped reading (`scr ... | head`), as for other tools.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -30,11 +32,28 @@ from warehouse.db import (
     warehouse_path,
 )
 
+if TYPE_CHECKING:
+    import polars as pl
+
+    from warehouse.access.catalog import WrongChoice
+
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_STALE = 0, 1, 2, 3
+EXIT_PIPE = 128 + 13  # SIGPIPE: what a shell reports for `yes | head`
+
+# Nouns whose plural is not "<noun>s" (the sheets' names are plurals already).
+_PLURALS = {"child": "children", "children": "children"}
+_SINGULARS = {"reviews": "review", "recommendations": "recommendation", "actions": "action"}
 
 
 class UsageError(Exception):
     pass
+
+
+def plural(n: int | None, noun: str) -> str:
+    """ "1 board", "2 boards", "0 children"; ``noun`` singular or a sheet's (plural) name."""
+    count = int(n or 0)
+    one = "child" if noun == "children" else _SINGULARS.get(noun, noun)
+    return f"{count} {one if count == 1 else _PLURALS.get(one, one + 's')}"
 
 
 def _say(text: str = "") -> None:
@@ -92,10 +111,11 @@ def _print_outcomes(outcomes: list, fmt: str) -> int:  # list[IngestOutcome]
         if outcome.status == "accepted":
             _say(
                 f"accepted {outcome.path.name} as {outcome.submission_id}: "
-                f"{led['n_reviews']} reviews ({led['n_reviews_new']} new, "
+                f"{plural(led['n_reviews'], 'review')} ({led['n_reviews_new']} new, "
                 f"{led['n_reviews_replaced']} replaced, {led['n_reviews_unchanged']} unchanged), "
-                f"{led['n_children']} children, {led['n_recommendations']} recommendations, "
-                f"{led['n_actions']} actions; {led['n_warnings']} warnings"
+                f"{plural(led['n_children'], 'child')}, "
+                f"{plural(led['n_recommendations'], 'recommendation')}, "
+                f"{plural(led['n_actions'], 'action')}; {plural(led['n_warnings'], 'warning')}"
             )
             for line in outcome.lines:
                 _say(f"  {line}")
@@ -193,7 +213,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     paths = sample_paths(source)
     if not paths:
         raise UsageError(f"no submissions (workbooks or CSV folders) in {source}")
-    _say(f"building {args.warehouse_file} from {len(paths)} submissions in {source}")
+    _say(f"building {args.warehouse_file} from {plural(len(paths), 'submission')} in {source}")
     try:
         outcomes = ingest(paths, args.warehouse_file, args.submitted_by or "scr build")
     except RefreshFailed as failed:
@@ -238,29 +258,91 @@ def cmd_validate(args: argparse.Namespace) -> int:
             )
         )
     else:
-        rows = ", ".join(f"{v.height} {k}" for k, v in sheets.items())
+        rows = ", ".join(plural(v.height, k) for k, v in sheets.items())
         _say(
-            f"{path.name}: would be {verdict.upper()} ({summary['errors']} errors, "
-            f"{summary['warnings']} warnings; {rows})"
+            f"{path.name}: would be {verdict.upper()} ({plural(summary['errors'], 'error')}, "
+            f"{plural(summary['warnings'], 'warning')}; {rows})"
         )
         for line in report_lines(issues):
             _say(f"  {line}")
     return EXIT_REJECTED if summary["errors"] else EXIT_OK
 
 
-def _check_filters(args: argparse.Namespace) -> None:
-    from warehouse.frame import frame
+def _printable(column: str) -> pl.Expr:
+    """A column as a terminal shows it: a control or format character (a terminal escape in
+    a board name from a submission) as "?"."""
+    import polars as pl
 
-    if args.region is not None and args.region not in _region_codes():
-        raise UsageError(
-            f"--region {args.region!r} is not a region code; use one of: "
-            + ", ".join(frame().codes("region"))
+    return pl.col(column).cast(pl.String).str.replace_all(r"[\p{Cc}\p{Cf}]", "?")
+
+
+def _choice_names(choices: pl.DataFrame) -> list[str]:
+    """Choices as a message names them: "code (name)" or "code (label)", else the code."""
+    import polars as pl
+
+    name = next((c for c in ("name", "label") if c in choices.columns), None)
+    shown = _printable("code")
+    if name is not None:
+        shown = pl.format("{} ({})", shown, _printable(name).fill_null("no name"))
+    return choices.select(shown.alias("shown"))["shown"].to_list()
+
+
+def _wrong_choice(wrong: WrongChoice, listing: str) -> UsageError:
+    """A usage error naming the wrong value and the valid choices: all of them when few,
+    else the closest few and how to list them all."""
+    option = f"--{wrong.key}"
+    names = _choice_names(wrong.choices)
+    if not names:
+        choose = "there is nothing to choose from"
+    elif len(names) == wrong.total:
+        choose = f"choose one of: {', '.join(names)}"
+    else:
+        choose = (
+            f"the closest of the {plural(wrong.total, wrong.key)}: {', '.join(names)}; "
+            f"`scr codes {listing}` lists them all"
         )
-    if args.period is not None:
-        import re
+    value = wrong.value if wrong.value.isprintable() else repr(wrong.value)
+    return UsageError(f"{option} {value!r} {wrong.problem}; {choose}")
 
-        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}", args.period):
-            raise UsageError(f"--period {args.period!r} is not a period like 2001-03")
+
+def _check_region(region: str | None) -> None:
+    """A region not in the coding frame (needs no warehouse)."""
+    from warehouse.access.catalog import wrong_choices_without_data
+
+    for wrong in wrong_choices_without_data(region=region):
+        raise _wrong_choice(wrong, "regions")
+
+
+def _audience_boards(args: argparse.Namespace, boards: pl.DataFrame) -> tuple[pl.DataFrame, str]:
+    """The boards an audience may be told of (all of them for the analyst), and how a
+    message says so: a listing never names more than the audience may see."""
+    import polars as pl
+
+    audience, scope = getattr(args, "audience", None), getattr(args, "scope", None)
+    if audience == "public":
+        return boards.head(0), "the public sees"
+    if audience == "regional" and (scope or args.region):
+        region = scope or args.region
+        return boards.filter(pl.col("regions").list.contains(region)), f"of region {region}"
+    if audience == "board":
+        board = scope or getattr(args, "board", None)
+        return boards.filter(pl.col("code") == board), "a board audience sees"
+    return boards, "in the warehouse"
+
+
+def _check_choices(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> None:
+    """Exit 2 (naming the valid choices) for a --period, --region or --board that selects
+    nothing, instead of tables of zeros."""
+    from warehouse.access.catalog import board_choices, wrong_choices
+
+    boards, boards_of = _audience_boards(args, board_choices(con))
+    for wrong in wrong_choices(
+        con, args.period, args.region, args.board, boards=boards, boards_of=boards_of
+    ):
+        listing = {"period": "periods", "region": "regions", "board": "boards"}[wrong.key]
+        if wrong.key == "board" and args.region is not None and wrong.total:
+            listing += f" --region {args.region}"
+        raise _wrong_choice(wrong, listing)
 
 
 def _board_region(con: duckdb.DuckDBPyConnection, board: str) -> str | None:
@@ -338,12 +420,13 @@ def cmd_tables(args: argparse.Namespace) -> int:
     from warehouse.exports import tables_csv_text, tables_json, write_tables_csv, write_tables_xlsx
     from warehouse.study_tables import compute_study_tables
 
-    _check_filters(args)
+    _check_region(args.region)
     if args.format == "xlsx" and not args.out:
         raise UsageError("--format xlsx needs --out FILE.xlsx")
     _check_audience(args)
     con = _open_for_reading(args.warehouse_file)
     try:
+        _check_choices(args, con)
         suppress, own = _tables_audience(args, con)
         result = compute_study_tables(con, args.period, args.region, args.board)
         known = compute_study_tables(con, **own) if own else None
@@ -372,6 +455,62 @@ def cmd_tables(args: argparse.Namespace) -> int:
         write_tables_xlsx(result, args.out)
     if args.out:
         _err(f"wrote {args.out}")
+    return EXIT_OK
+
+
+def cmd_codes(args: argparse.Namespace) -> int:
+    """The valid choices for --period, --region and --board."""
+    import polars as pl
+
+    from warehouse.access.catalog import board_choices, period_choices, region_choices
+
+    _check_region(args.region)
+    if args.what != "boards" and (args.region or args.audience or args.scope):
+        raise UsageError("--region, --audience and --scope are for `scr codes boards`")
+    if args.audience is None and args.scope is not None:
+        raise UsageError("--scope needs --audience")
+    if args.audience == "public" and args.scope is not None:
+        raise UsageError("--scope is for --audience regional or board")
+    if args.audience == "regional":
+        _check_region(args.scope)
+    if args.what == "regions":
+        listing = region_choices()
+    else:
+        con = _open_for_reading(args.warehouse_file)
+        try:
+            if args.what == "periods":
+                listing = pl.DataFrame({"code": period_choices(con)}, schema={"code": pl.String})
+            else:
+                boards, _ = _audience_boards(args, board_choices(con))
+                listing = boards.filter(
+                    pl.lit(args.region is None) | pl.col("regions").list.contains(args.region)
+                ).select("code", "name", "region", "region_label")
+        finally:
+            con.close()
+    if args.format == "json":
+        _say(json.dumps(listing.to_dicts(), indent=2))
+        return EXIT_OK
+    if args.format == "csv":
+        from warehouse.safe_output import csv_bytes
+
+        sys.stdout.buffer.write(csv_bytes(listing))
+        sys.stdout.flush()
+        return EXIT_OK
+    # Text: aligned columns, one choice a line (for grep and head); the count on stderr.
+    shown = listing.select(_printable(c) for c in listing.columns).fill_null("-")
+    widths = {c: shown[c].str.len_chars().max() or 0 for c in shown.columns}
+    line = pl.concat_str(
+        [pl.col(c).str.pad_end(widths[c]) for c in shown.columns[:-1]]
+        + [pl.col(shown.columns[-1])],
+        separator="  ",
+    )
+    for text in shown.select(line.str.strip_chars_end().alias("line"))["line"]:
+        _say(text)
+    noun = {"boards": "board", "regions": "region", "periods": "period"}[args.what]
+    where = f" with reviews coded to {args.region}" if args.region else ""
+    if args.audience == "public":
+        where = " (the public sees no board-level figures)"
+    _err(f"{plural(listing.height, noun)}{where}")
     return EXIT_OK
 
 
@@ -435,38 +574,91 @@ def cmd_submissions(args: argparse.Namespace) -> int:
         _say(
             f"{row['submission_id']}  {row['received_at']:%Y-%m-%d %H:%M:%S}  "
             f"{row['status']:<9} {row['original_name']:<36} by {row['submitted_by']}: "
-            f"{row['n_reviews'] or 0} reviews, {row['n_errors'] or 0} errors, "
-            f"{row['n_warnings'] or 0} warnings"
+            f"{plural(row['n_reviews'], 'review')}, {plural(row['n_errors'], 'error')}, "
+            f"{plural(row['n_warnings'], 'warning')}"
         )
     return EXIT_OK
 
 
+def _when(value: object) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%S}" if value is not None else "(time not recorded)"
+
+
 def cmd_history(args: argparse.Namespace) -> int:
-    from warehouse.load import review_versions
+    """Every version of a review and what changed in each, field by field."""
+    import polars as pl
+
+    from warehouse.history import ROW_NOUNS, review_history
 
     con = _open_for_reading(args.warehouse_file)
     try:
-        versions = review_versions(con, args.review_id)
+        history = review_history(con, args.review_id)
     finally:
         con.close()
-    if versions.height == 0:
-        _err(f"no review {args.review_id!r} has been loaded")
-        return EXIT_REJECTED
+    if history is None:
+        raise UsageError(
+            f"no review {args.review_id!r} has been loaded; "
+            "`scr submissions show ID` lists a submission's problems"
+        )
+    versions, changes = history.versions, history.changes
     if args.format == "json":
-        _say(versions.write_json())
+        record = {
+            "review_id": history.review_id,
+            "versions": versions.to_dicts(),
+            "changes": changes.to_dicts(),
+        }
+        _say(json.dumps(record, indent=2, default=str))
         return EXIT_OK
-    for v in versions.iter_rows(named=True):
-        replaced = (
-            f"; replaced {v['replaced_at']:%Y-%m-%d %H:%M:%S} by {v['replaced_by']}"
-            if v["replaced_by"]
-            else ""
+    n_changed = changes.select(pl.struct("version", "sheet", "row_key").n_unique()).item()
+    shown = versions.with_columns(_printable("original_name"), _printable("submitted_by"))
+    _say(
+        f"review {args.review_id}: {plural(versions.height, 'version')}; "
+        + (f"{plural(n_changed, 'row')} changed" if versions.height > 1 else "never replaced")
+    )
+    # One line per change: a field changed "child TC-1: age_months 11 -> 40"; a row added or
+    # removed with the fields it had "child TC-9 added: age_months=2, gender=male".
+    text = {c: _printable(c) for c in ("row_key", "field", "old", "new")}
+    lines = (
+        changes.with_columns(
+            pl.format(
+                "{} {}", pl.col("sheet").replace_strict(ROW_NOUNS, default="row"), text["row_key"]
+            ).alias("row"),
+            pl.format(
+                "{} {}: {} {} -> {}",
+                pl.col("sheet").replace_strict(ROW_NOUNS, default="row"),
+                text["row_key"],
+                text["field"],
+                text["old"].fill_null("(blank)"),
+                text["new"].fill_null("(blank)"),
+            ).alias("edit"),
+            pl.format("{}={}", text["field"], pl.coalesce(text["old"], text["new"])).alias("pair"),
+        )
+        .group_by("version", "row", "change", maintain_order=True)
+        .agg("edit", pl.col("pair").str.join(", "))
+        .with_columns(
+            pl.when(pl.col("change") == "changed")
+            .then(pl.col("edit"))
+            .otherwise(pl.concat_list(pl.format("{} {}: {}", "row", "change", "pair")))
+            .alias("line")
+        )
+        .explode("line")
+        .select("version", "line")
+    )
+    for v in shown.iter_rows(named=True):
+        state = (
+            "current"
+            if v["current"]
+            else f"replaced {_when(v['replaced_at'])} by {v['replaced_by']}"
         )
         _say(
-            f"{v['version']:<8} loaded by {v['loaded_by']} ({v['loaded_at']}){replaced}: "
-            f"board {v['board_code']}, period {v['period']}, incident {v['incident_date']}, "
-            f"report {v['report_date'] or 'not dated'}; {v['n_children']} children, "
-            f"{v['n_recommendations']} recommendations, {v['n_actions']} actions"
+            f"version {v['version']}: {v['submission_id']} ({v['original_name']}, "
+            f"sent by {v['submitted_by'] or 'unknown'}), loaded {_when(v['loaded_at'])}; {state}"
         )
+        if v["version"] > 1:
+            changed = lines.filter(pl.col("version") == v["version"])["line"].to_list()
+            _say(f"  changes from version {v['version'] - 1}:" if changed else "  no change")
+            for line in changed:
+                _say(f"    {line}")
     return EXIT_OK
 
 
@@ -711,6 +903,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_tables)
 
+    p = sub.add_parser(
+        "codes",
+        help="what --period, --region and --board may be: boards (code, name, region), "
+        "regions (the coding frame), periods (those with reviews in the warehouse)",
+    )
+    p.add_argument("what", choices=["boards", "regions", "periods"])
+    p.add_argument("--region", help="boards: only those with reviews coded to this region")
+    p.add_argument(
+        "--audience",
+        choices=["public", "regional", "board"],
+        help="boards: only those the audience may see, as `scr tables --audience` (public: "
+        "none; regional: its --scope region's; board: its own)",
+    )
+    p.add_argument("--scope", metavar="CODE", help="the audience's own region or board")
+    p.add_argument("--format", choices=["text", "json", "csv"], default="text")
+    p.set_defaults(func=cmd_codes)
+
     p = sub.add_parser("replicate", help="published 2001-03 figures beside the computed ones")
     p.set_defaults(func=cmd_replicate)
 
@@ -778,6 +987,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _reader_gone() -> int:
+    """The reader of our output stopped reading (`scr ... | head`): stop quietly, as other
+    tools do. Python's recipe: point stdout at devnull, so the flush at exit cannot raise
+    BrokenPipeError again and print a traceback."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_PIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -785,7 +1003,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if getattr(args, "out", None):
             _check_out(args.out, args.warehouse_file)
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a reader gone away is found here, not at exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     except UsageError as exc:
         parser.print_usage(sys.stderr)
         _err(f"scr: error: {exc}")

@@ -246,10 +246,11 @@ def test_ledger_archive_and_history(
     capsys.readouterr()
     assert main(["history", "TR-1"]) == 0
     versions = capsys.readouterr().out.splitlines()
-    assert len(versions) == 2
-    assert versions[0].startswith("earlier") and f"by {second_id}" in versions[0]
-    assert versions[1].startswith("current") and f"loaded by {second_id}" in versions[1]
-    assert main(["history", "NOPE"]) == 1
+    assert versions[0] == "review TR-1: 2 versions; 1 row changed"
+    assert versions[1].startswith("version 1: ") and f"by {second_id}" in versions[1]
+    assert versions[2].startswith(f"version 2: {second_id} (second") and "current" in versions[2]
+    assert versions[4] == "    child TC-1: ethnicity mixed -> not_stated"
+    assert main(["history", "NOPE"]) == 2
 
 
 def test_a_submission_closed_as_interrupted_is_never_published(

@@ -66,7 +66,7 @@ def test_corrected_resubmission_replaces_the_review_whole(
     }
     capsys.readouterr()
     assert main(["ingest", str(make_submission("corrected", corrected))]) == 0
-    assert "1 reviews (0 new, 1 replaced, 0 unchanged)" in capsys.readouterr().out
+    assert "1 review (0 new, 1 replaced, 0 unchanged)" in capsys.readouterr().out
     assert rows(
         warehouse_file,
         "SELECT child_id, age_months FROM children WHERE review_id = 'TR-1' ORDER BY child_id",
@@ -130,7 +130,12 @@ def test_filters_select_by_period_region_and_board(
     assert n_children() == 2
     assert n_children("--region", "north_east") == 1
     assert n_children("--board", "TST1") == 1
-    assert n_children("--period", "2001-03") == 0
+    # A period with no review is named with the periods there are, not answered with zeros.
+    capsys.readouterr()
+    assert main(["tables", "--period", "2001-03"]) == 2
+    assert "--period '2001-03' is not a period in the warehouse; choose one of: 2005-07" in (
+        capsys.readouterr().err
+    )
     assert n_children("--period", "2005-07", "--region", "london", "--board", "TST1") == 1
 
 

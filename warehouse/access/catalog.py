@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import duckdb
 import polars as pl
 
 from warehouse.access.connection import reads
@@ -141,3 +144,152 @@ class CatalogReads(CubeReads):
         if row.height == 0 or row["region"][0] == "not_stated":
             return None
         return str(row["region"][0])
+
+
+# --- Choices: what a period, region or board may be (the CLI's checks, the links') -------
+
+# Up to this many choices are all named in a message; a longer list names the closest few.
+LIST_ALL_UP_TO = 12
+CLOSEST = 5
+
+
+def period_choices(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The periods holding at least one review, oldest first."""
+    rows = con.execute(
+        "SELECT DISTINCT period FROM reviews WHERE period IS NOT NULL ORDER BY period"
+    ).fetchall()
+    return [str(p) for (p,) in rows]
+
+
+def region_choices() -> pl.DataFrame:
+    """Every region code of the coding frame, in its order: code, label."""
+    labels = frame().labels("region")
+    codes = frame().codes("region")
+    return pl.DataFrame({"code": codes, "label": [labels.get(c, c) for c in codes]})
+
+
+def board_choices(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every board with a review: code, name, region (its catalog region: the most recent
+    stated), region_label, and regions (every region its reviews are coded to, which is
+    what a region filter matches), sorted by code."""
+    boards = con.sql(
+        f"""
+        WITH catalog AS ({BOARDS_SQL}),
+        coded AS (
+            SELECT board_code, list(DISTINCT region ORDER BY region) AS regions
+            FROM reviews WHERE region IS NOT NULL GROUP BY board_code
+        )
+        SELECT c.board_code AS code, coalesce(c.board_name, c.board_code) AS name, c.region,
+            coalesce(k.regions, []) AS regions
+        FROM catalog c LEFT JOIN coded k USING (board_code)
+        ORDER BY code
+        """
+    ).pl()
+    labels = frame().labels("region")
+    return boards.with_columns(
+        pl.col("region").replace_strict(labels, default=pl.col("region")).alias("region_label")
+    ).select("code", "name", "region", "region_label", "regions")
+
+
+def closest_choices(value: str, choices: pl.DataFrame, n: int = CLOSEST) -> pl.DataFrame:
+    """The ``n`` choices nearest ``value``, nearest first: edit distance (case ignored) to
+    the code or, when there is one, the name or label; ties in the choices' own order."""
+    names = [c for c in ("name", "label") if c in choices.columns]
+    ranked = choices.with_row_index("_order")
+    # DuckDB's levenshtein over the whole frame at once: no per-choice Python.
+    distance = "levenshtein(lower(code), lower($value))"
+    for column in names:
+        distance = f"least({distance}, levenshtein(lower(coalesce({column}, code)), lower($value)))"
+    with duckdb.connect() as scratch:
+        scratch.register("choices", ranked)
+        picked = scratch.sql(
+            f"SELECT _order, row_number() OVER (ORDER BY {distance}, _order) AS _rank "
+            f"FROM choices QUALIFY _rank <= {int(n)}",
+            params={"value": value},
+        ).pl()
+    return ranked.join(picked, on="_order").sort("_rank").drop("_order", "_rank")
+
+
+def nearest_first(value: str, choices: pl.DataFrame, n: int = CLOSEST) -> pl.DataFrame:
+    """Every choice when there are few (in their own order), else the closest ``n``."""
+    if choices.height <= LIST_ALL_UP_TO:
+        return choices
+    return closest_choices(value, choices, n)
+
+
+@dataclass(frozen=True)
+class WrongChoice:
+    """A period, region or board that selects nothing, and what could be chosen instead."""
+
+    key: str  # "period", "region" or "board"
+    value: str
+    problem: str  # completes "<key> <value> ...", e.g. "is not a region code"
+    choices: pl.DataFrame  # code (and name or label): all of them when few, else the closest
+    total: int  # how many valid choices there are in all
+
+
+def _choice(key: str, value: str, problem: str, valid: pl.DataFrame) -> WrongChoice:
+    return WrongChoice(key, value, problem, nearest_first(value, valid), valid.height)
+
+
+def wrong_choices_without_data(region: str | None = None) -> list[WrongChoice]:
+    """A region that is not a region code of the coding frame (no warehouse needed)."""
+    regions = region_choices()
+    if region is not None and region not in regions["code"]:
+        return [_choice("region", region, "is not a region code", regions)]
+    return []
+
+
+def wrong_choices(
+    con: duckdb.DuckDBPyConnection,
+    period: str | None = None,
+    region: str | None = None,
+    board: str | None = None,
+    boards: pl.DataFrame | None = None,
+    boards_of: str = "in the warehouse",
+) -> list[WrongChoice]:
+    """What is wrong with a selection, each part named with the valid choices: a period not
+    in the warehouse, a region not in the coding frame, a board not in the warehouse (or not
+    among ``boards``, the boards an audience may be told of), a board with no review coded to
+    the region, or a selection whose parts are each valid but together select no review.
+    Empty when the selection selects at least one review. ``boards_of`` completes "is not
+    a board ..." when ``boards`` is an audience's."""
+    wrong: list[WrongChoice] = []
+    periods = pl.DataFrame({"code": period_choices(con)}, schema={"code": pl.String})
+    if period is not None and period not in periods["code"]:
+        shape = re.fullmatch(r"[0-9]{4}-[0-9]{2}", period)
+        problem = "is not a period in the warehouse" if shape else "is not a period like 2001-03"
+        wrong.append(_choice("period", period, problem, periods))
+    wrong += wrong_choices_without_data(region)
+    known = board_choices(con) if boards is None else boards
+    if board is not None and board not in known["code"]:
+        wrong.append(_choice("board", board, f"is not a board {boards_of}", known))
+    if wrong:
+        return wrong
+    if board is not None and region is not None:
+        row = known.filter(pl.col("code") == board).row(0, named=True)
+        if region not in row["regions"]:
+            coded = ", ".join(region_label(r) for r in row["regions"]) or "no region"
+            in_region = known.filter(pl.col("regions").list.contains(region))
+            problem = f"has no review coded to {region_label(region)} (its reviews: {coded})"
+            return [_choice("board", board, problem, in_region)]
+    if period is not None and (board is not None or region is not None):
+        # Each part exists; together they may still select nothing: say where they do.
+        held = con.execute(
+            "SELECT DISTINCT period FROM reviews WHERE ($region IS NULL OR region = $region) "
+            "AND ($board IS NULL OR board_code = $board) ORDER BY period",
+            {"region": region, "board": board},
+        ).fetchall()
+        if period not in {p for (p,) in held}:
+            parts = [f"board {board}"] if board is not None else []
+            parts += [f"region {region_label(region)}"] if region is not None else []
+            what = " in ".join(parts)
+            return [
+                _choice(
+                    "period",
+                    period,
+                    f"holds no review of {what}",
+                    pl.DataFrame({"code": [p for (p,) in held]}, schema={"code": pl.String}),
+                )
+            ]
+    return []
