@@ -1,41 +1,120 @@
 """Altair chart builders. They take tidy polars frames from the access layer and return
-charts; they never read data themselves."""
+charts; they never read data themselves.
+
+Every chart has a title, axis titles with their units and a text alternative (the spec's
+``description``, which Vega gives the chart as its ARIA label; the pages show it again as
+``alt``). Every percent a chart shows as text (tooltips, labels) is a whole number rounded
+half up by ``warehouse.numbers`` here on the server: no d3 format (".0f", ".0%") rounds a
+share in the browser. Count axes tick at whole numbers only. The colours keep at least
+WCAG AA contrast against the white page: 4.5:1 for anything read as text, 3:1 for marks.
+"""
 
 from __future__ import annotations
 
 import altair as alt
 import polars as pl
 
-# The selection in a strong blue, its region in orange, England in grey: the same everywhere.
-SERIES_COLOURS = ["#1f5fa8", "#e07b00", "#7f7f7f"]
+from warehouse.numbers import percent_expr, percent_of_expr
+
+# The selection in a strong blue, its region in dark orange, England in grey: the same
+# everywhere, each with its own shape too, so no series is told by colour alone.
+SERIES_COLOURS = ["#1f5fa8", "#b35900", "#6b6b6b"]
+SERIES_SHAPES = ["circle", "triangle-up", "square"]
+TEXT_COLOUR = "#222222"
+RULE_COLOUR = "#555555"
 # A board outside the viewer's scope is a point without a name (never in a tooltip either).
 UNNAMED_BOARD = "another board (not named)"
+# Funnel bands: named ones keep their colour; any other band (the read layer names them)
+# takes the next colour of BAND_PALETTE. Each is >= 3:1 against white.
 BAND_COLOURS = {
-    "within 95% limits": "#9ecae1",
-    "between 95% and 99.8% limits": "#f4a259",
-    "outside 99.8% limits": "#c0392b",
+    "within 95% limits": "#2b7bba",
+    "between 95% and 99.8% limits": "#b35900",
+    "outside 99.8% limits": "#b2182b",
+    "Similar": "#2b7bba",
+    "Higher": "#b2182b",
+    "Lower": "#8c510a",
 }
+BAND_PALETTE = ["#2b7bba", "#b35900", "#b2182b", "#6b6b6b", "#1a7f64", "#8c510a"]
+BAND_SHAPES = ["circle", "triangle-up", "diamond", "square", "cross", "triangle-down"]
+# Categorical colours for stacked bars (Okabe-Ito order, darkened where needed for 3:1).
+CATEGORY_PALETTE = [
+    "#1f5fa8",
+    "#b35900",
+    "#1a7f64",
+    "#b2182b",
+    "#6a3d9a",
+    "#8c510a",
+    "#2b7bba",
+    "#6b6b6b",
+    "#a6336b",
+    "#4d7326",
+    "#0e6e8c",
+    "#7a5c00",
+]
+# Every colour a chart draws text or marks in (tests check their contrast).
+TEXT_COLOURS = (*SERIES_COLOURS, TEXT_COLOUR, RULE_COLOUR)
+MARK_COLOURS = (*BAND_PALETTE, *BAND_COLOURS.values(), *CATEGORY_PALETTE)
+# Widths that fit the page: at 1280 px wide with the sidebar open, the main column is
+# about 820 px, so a grid of N panels gets GRID_WIDTH / N each, axis and gaps included.
+GRID_WIDTH = 760
+PANEL_OVERHEAD = 62  # the y axis labels and title, and the gap between panels
+COUNT_AXIS = {"tickMinStep": 1, "format": "d"}
 
 
-def trend_grid(
-    data: pl.DataFrame, columns: int = 3, height: int = 130, width: int = 220
-) -> alt.FacetChart:
-    """Small multiples: one panel per indicator (``title``), a line per ``series`` across
-    ``period``; expects columns period, title, series, series_order, shown, text. A hidden
-    figure (``shown`` null) is no point: the line skips it."""
+def described(
+    chart: alt.TopLevelMixin, title: str, description: str, subtitle: str = ""
+) -> alt.TopLevelMixin:
+    """``chart`` with its title (anchored left, as the page's headings are) and its text
+    alternative (``description``, read out by screen readers)."""
+    params = alt.TitleParams(title, anchor="start", subtitle=subtitle or alt.Undefined)
+    return chart.properties(title=params, description=description)
+
+
+def description_of(chart: alt.TopLevelMixin) -> str:
+    """A chart's text alternative, for ``st.altair_chart(..., alt=...)``."""
+    text = chart.to_dict(validate=False).get("description")
+    return str(text) if text else ""
+
+
+def count_axis(**kwargs: object) -> alt.Axis:
+    """An axis of counts: ticks at whole numbers only (no 0.5 of a review)."""
+    return alt.Axis(**COUNT_AXIS, **kwargs)  # type: ignore[arg-type]
+
+
+def series_scales(data: pl.DataFrame) -> tuple[list[str], list[str], list[str]]:
+    """The series names in order with their colours and shapes, by role (selection, region,
+    England), so England is grey squares on every page."""
     named = data.select("series", "series_order").unique().sort("series_order")
-    data = data.filter(pl.col("shown").is_not_null())
-    series = named["series"].to_list()
-    # Colour by role (selection, region, England), so England is grey on every page.
-    colours = [SERIES_COLOURS[min(o, 2)] for o in named["series_order"].to_list()]
-    base = alt.Chart(data).encode(
-        x=alt.X("period:O", title=None, axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("shown:Q", title=None, scale=alt.Scale(zero=True)),
+    roles = [min(int(o), 2) for o in named["series_order"].to_list()]
+    return (
+        named["series"].to_list(),
+        [SERIES_COLOURS[r] for r in roles],
+        [SERIES_SHAPES[r] for r in roles],
+    )
+
+
+def panel_width(columns: int, width: int) -> int:
+    """The plot width of each of ``columns`` panels: ``width`` at most, but never so wide
+    that the grid is wider than the page at 1280 px."""
+    return max(120, min(width, GRID_WIDTH // max(columns, 1) - PANEL_OVERHEAD))
+
+
+def _trend_encodings(
+    data: pl.DataFrame, legend: bool, y_title: str | None, count: bool
+) -> alt.Chart:
+    series, colours, shapes = series_scales(data)
+    y_axis = count_axis(title=y_title) if count else alt.Axis(title=y_title, tickMinStep=1)
+    return alt.Chart(data.filter(pl.col("shown").is_not_null())).encode(
+        x=alt.X("period:O", title="Period", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("shown:Q", axis=y_axis, scale=alt.Scale(zero=True)),
         color=alt.Color(
             "series:N",
             title=None,
             scale=alt.Scale(domain=series, range=colours),
-            legend=alt.Legend(orient="top") if len(series) > 1 else None,
+            legend=alt.Legend(orient="top") if legend and len(series) > 1 else None,
+        ),
+        shape=alt.Shape(
+            "series:N", title=None, scale=alt.Scale(domain=series, range=shapes), legend=None
         ),
         tooltip=[
             alt.Tooltip("series:N", title="Series"),
@@ -44,41 +123,168 @@ def trend_grid(
             alt.Tooltip("text:N", title="Value"),
         ],
     )
+
+
+def trend_grid(
+    data: pl.DataFrame, columns: int = 3, height: int = 130, width: int = 220
+) -> alt.FacetChart:
+    """Small multiples: one panel per indicator (``title``), a line per ``series`` across
+    ``period``; expects columns period, title, series, series_order, shown, text (and
+    ``unit``, the y axis title, when present). A hidden figure (``shown`` null) is no point:
+    the line skips it. The grid fits the page at 1280 px (panels narrow to fit); for a grid
+    that wraps on narrower windows, use ``ui.trend_grid``."""
+    unit = data["unit"][0] if "unit" in data.columns and data.height else "Value"
+    base = _trend_encodings(data, legend=True, y_title=None, count=False)
     layered = alt.layer(base.mark_line(), base.mark_point(filled=True, size=45)).properties(
-        height=height, width=width
+        height=height, width=panel_width(columns, width)
     )
-    return (
+    names = ", ".join(data["title"].unique(maintain_order=True).to_list())
+    series = ", ".join(series_scales(data)[0])
+    chart = (
         layered.facet(
             facet=alt.Facet("title:N", title=None, sort=alt.SortField("order")),
             columns=columns,
         )
         .resolve_scale(y="independent")
-        .configure_header(labelFontSize=13, labelFontWeight="bold")
+        .configure_header(
+            labelFontSize=13, labelFontWeight="bold", labelLimit=panel_width(columns, width) + 40
+        )
+    )
+    return described(  # type: ignore[return-value]
+        chart,
+        "Trends by period",
+        f"Line charts by period, one panel per indicator ({names}), a line for {series}. "
+        f"Y axes: {unit}; x axis: period.",
+    )
+
+
+def trend_panel(data: pl.DataFrame, height: int = 130, width: int = 200) -> alt.LayerChart:
+    """One indicator's panel of a trend grid (``data`` holds one ``title``): its own title,
+    an x axis of periods, a y axis titled with its unit (``unit``), counts at whole numbers,
+    and a line per series (colour and shape by role)."""
+    title = str(data["title"][0]) if data.height else ""
+    unit = str(data["unit"][0]) if "unit" in data.columns and data.height else "Value"
+    count = bool(data["kind"][0] == "count") if "kind" in data.columns and data.height else False
+    base = _trend_encodings(data, legend=False, y_title=unit, count=count)
+    chart = alt.layer(base.mark_line(), base.mark_point(filled=True, size=45)).properties(
+        height=height, width=width
+    )
+    points = (
+        data.filter(pl.col("shown").is_not_null())
+        .sort("series_order", "period")
+        .group_by("series", maintain_order=True)
+        .agg(pl.format("{} {}", "period", "text").str.join(", ").alias("values"))
+        .select(pl.format("{}: {}", "series", "values").str.join("; "))
+        .item()
+        if data.height
+        else ""
+    )
+    return described(  # type: ignore[return-value]
+        chart, title, f"{title} by period ({unit}). {points or 'No figures to show.'}"
+    )
+
+
+def _limit_lines(limits: pl.DataFrame) -> pl.DataFrame:
+    """The funnel's limits long (n, limit, level, bound in %), without the stretches that
+    lie on 0% or 100%, which would hide the axes (the line starts where the limit leaves
+    the edge)."""
+    bounds = [c for c in limits.columns if c.startswith(("lower_", "upper_"))]
+    return (
+        limits.unpivot(index="n", on=bounds, variable_name="limit", value_name="bound")
+        .with_columns(
+            (pl.col("bound") * 100).alias("bound"),
+            pl.when(pl.col("limit").str.ends_with("95"))
+            .then(pl.lit("95% limits"))
+            .otherwise(pl.lit("99.8% limits"))
+            .alias("level"),
+        )
+        .filter((pl.col("bound") > 0) & (pl.col("bound") < 100))
+    )
+
+
+def _funnel_points(boards: pl.DataFrame) -> pl.DataFrame:
+    """One point per (k, n): boards at the same place are one point sized by how many they
+    are (so none hides another), named in the tooltip (unnamed ones counted)."""
+    data = boards.filter(pl.col("value").is_not_null() & pl.col("n").is_not_null())
+    if "band" not in data.columns:
+        data = data.with_columns(pl.lit(None, dtype=pl.String).alias("band"))
+    if "selected" not in data.columns:
+        data = data.with_columns(pl.lit(False).alias("selected"))
+    return (
+        data.with_columns(pl.col("band").fill_null("too few to compare"))
+        .group_by("k", "n", "band")
+        .agg(
+            pl.col("value").first(),
+            pl.len().alias("boards"),
+            pl.col("board_name").drop_nulls().sort().alias("names"),
+            pl.col("board_name").null_count().alias("unnamed"),
+            pl.col("selected").fill_null(False).any().alias("selected"),
+        )
+        .with_columns(
+            (pl.col("value") * 100).alias("percent"),
+            pl.format("{}% ({} of {})", percent_of_expr(pl.col("k"), pl.col("n")), "k", "n").alias(
+                "counts"
+            ),
+            pl.concat_str(
+                pl.col("names").list.join(", "),
+                pl.when(pl.col("unnamed") > 0)
+                .then(
+                    pl.format(
+                        "{} {}",
+                        "unnamed",
+                        pl.when(pl.col("unnamed") == 1)
+                        .then(pl.lit("board not named"))
+                        .otherwise(pl.lit("boards not named")),
+                    )
+                )
+                .otherwise(pl.lit("")),
+                separator="; ",
+                ignore_nulls=True,
+            )
+            .str.strip_chars("; ")
+            .alias("who"),
+        )
+        .drop("names")
+        .sort("n", "k")
     )
 
 
 def funnel_chart(boards: pl.DataFrame, limits: pl.DataFrame, title: str) -> alt.LayerChart:
     """Boards' proportions against their number of cases, with England's line and the 95%
     and 99.8% control limits; the selected board ringed and labelled. A board without a name
-    (outside the viewer's scope) is an unnamed point; a point without a value is not drawn."""
-    limit_long = limits.unpivot(
-        index="n",
-        on=["lower_95", "upper_95", "lower_998", "upper_998"],
-        variable_name="limit",
-        value_name="bound",
-    ).with_columns(
-        (pl.col("bound") * 100).alias("bound"),
-        pl.when(pl.col("limit").str.ends_with("95"))
-        .then(pl.lit("95% limits"))
-        .otherwise(pl.lit("99.8% limits"))
-        .alias("level"),
+    (outside the viewer's scope) is an unnamed point; a point without a value is not drawn.
+
+    The x axis runs from 0 past the largest board with whole-number ticks; boards at the
+    same place are one point sized by their number; the limit lines stop where they meet
+    0% or 100% and the axes are drawn over them."""
+    points_data = _funnel_points(boards)
+    n_max = max(
+        int(points_data["n"].max() or 1) if points_data.height else 1,
+        int(limits["n"].max() or 1) if limits.height else 1,
     )
+    x_scale = alt.Scale(domain=[0, n_max + 1], nice=False)
+    x_title, y_title = "Number of cases (the denominator)", f"{title} (% of cases)"
+    x = alt.X(
+        "n:Q",
+        title=x_title,
+        scale=x_scale,
+        axis=count_axis(zindex=1),
+    )
+    y = alt.Y(
+        "percent:Q",
+        title=y_title,
+        scale=alt.Scale(domain=[0, 100]),
+        axis=alt.Axis(zindex=1),
+    )
+    limit_long = _limit_lines(limits)
     lines = (
         alt.Chart(limit_long)
-        .mark_line(strokeWidth=1.2, color="#555555")
+        .mark_line(strokeWidth=1.4, color=RULE_COLOUR, clip=True)
         .encode(
-            x=alt.X("n:Q", title="Number of cases (denominator)"),
-            y=alt.Y("bound:Q", title=f"{title} (%)", scale=alt.Scale(domain=[0, 100])),
+            x=alt.X("n:Q", scale=x_scale, axis=count_axis(zindex=1), title=x_title),
+            y=alt.Y(
+                "bound:Q", scale=alt.Scale(domain=[0, 100]), axis=alt.Axis(zindex=1), title=y_title
+            ),
             detail="limit:N",
             strokeDash=alt.StrokeDash(
                 "level:N",
@@ -87,96 +293,144 @@ def funnel_chart(boards: pl.DataFrame, limits: pl.DataFrame, title: str) -> alt.
             ),
         )
     )
-    england_value = float(limits["england"][0]) * 100 if limits.height else 0.0
+    england_share = float(limits["england"][0]) if limits.height else 0.0
+    england_text = percent_expr(pl.lit(england_share))
+    england_frame = pl.DataFrame({"england": [england_share * 100]}).with_columns(
+        pl.format("{}%", england_text).alias("text")
+    )
     england = (
-        alt.Chart(pl.DataFrame({"england": [england_value]}))
-        .mark_rule(color="#222222", strokeWidth=1.5)
-        .encode(y="england:Q", tooltip=[alt.Tooltip("england:Q", title="England %", format=".1f")])
+        alt.Chart(england_frame)
+        .mark_rule(color=TEXT_COLOUR, strokeWidth=1.5)
+        .encode(y="england:Q", tooltip=[alt.Tooltip("text:N", title="England")])
     )
-    points_data = boards.filter(pl.col("value").is_not_null()).with_columns(
-        (pl.col("value") * 100).alias("percent"),
-        pl.format("{} of {}", pl.col("k"), pl.col("n")).alias("counts"),
-        pl.col("board_name").fill_null(UNNAMED_BOARD),
-        pl.col("region_label").fill_null("–"),
-    )
+    bands = points_data["band"].unique(maintain_order=True).to_list()
+    known = [b for b in BAND_COLOURS if b in bands]
+    domain = known + sorted(b for b in bands if b not in BAND_COLOURS)
+    spare = iter(c for c in BAND_PALETTE if c not in {BAND_COLOURS[b] for b in known})
+    colours = [BAND_COLOURS[b] if b in BAND_COLOURS else next(spare, "#6b6b6b") for b in domain]
     points = (
         alt.Chart(points_data)
-        .mark_circle(size=70, opacity=0.85)
+        .mark_point(filled=True, opacity=0.75, stroke="white", strokeWidth=0.8)
         .encode(
-            x="n:Q",
-            y="percent:Q",
+            x=x,
+            y=y,
+            size=alt.Size(
+                "boards:Q",
+                title="Boards at this point",
+                scale=alt.Scale(range=[60, 600], zero=False),
+                legend=alt.Legend(orient="bottom", format="d", tickMinStep=1)
+                if points_data["boards"].max() != 1
+                else None,
+            ),
             color=alt.Color(
                 "band:N",
-                title="Board",
-                scale=alt.Scale(domain=list(BAND_COLOURS), range=list(BAND_COLOURS.values())),
+                title="Against England",
+                scale=alt.Scale(domain=domain, range=colours),
                 legend=alt.Legend(orient="bottom", labelLimit=320),
             ),
+            shape=alt.Shape(
+                "band:N",
+                scale=alt.Scale(domain=domain, range=BAND_SHAPES[: len(domain)]),
+                legend=None,
+            ),
             tooltip=[
-                alt.Tooltip("board_name:N", title="Board"),
-                alt.Tooltip("region_label:N", title="Region"),
+                alt.Tooltip("who:N", title="Boards"),
+                alt.Tooltip("boards:Q", title="How many", format="d"),
                 alt.Tooltip("counts:N", title="Cases"),
-                alt.Tooltip("percent:Q", title="%", format=".0f"),
                 alt.Tooltip("band:N", title="Against England"),
             ],
         )
     )
     chosen = points_data.filter(pl.col("selected"))
+    chosen_name = (
+        boards.filter(pl.col("selected").fill_null(False))
+        if "selected" in boards.columns
+        else boards.head(0)
+    )
+    chosen = chosen.with_columns(
+        pl.lit(chosen_name["board_name"][0] if chosen_name.height else "").alias("label")
+    )
     ring = (
         alt.Chart(chosen)
-        .mark_point(size=260, shape="circle", strokeWidth=2.5, color="#1f5fa8")
-        .encode(x="n:Q", y="percent:Q")
+        .mark_point(size=320, shape="circle", strokeWidth=2.5, color=SERIES_COLOURS[0])
+        .encode(x=x, y=y)
     )
     label = (
         alt.Chart(chosen)
-        .mark_text(align="left", dx=12, dy=-10, fontWeight="bold", color="#1f5fa8")
-        .encode(x="n:Q", y="percent:Q", text="board_name:N")
+        .mark_text(align="left", dx=14, dy=-12, fontWeight="bold", color=SERIES_COLOURS[0])
+        .encode(x=x, y=y, text="label:N")
     )
-    return alt.layer(lines, england, points, ring, label).properties(height=420)
+    chart = alt.layer(lines, england, points, ring, label).properties(height=420)
+    outside = (
+        points_data.filter(~pl.col("band").str.starts_with("within"))
+        .select(pl.col("boards").sum())
+        .item()
+    )
+    return described(  # type: ignore[return-value]
+        chart,
+        f"{title}: every board against England",
+        f"Funnel plot of {int(points_data['boards'].sum()) if points_data.height else 0} boards: "
+        f"y axis {title} as a % of each board's cases, x axis its number of cases (0 to "
+        f"{n_max}). England's line at {england_frame['text'][0]}, with 95% (dashed) and "
+        f"99.8% (solid) control limits. {outside or 0} boards are not within the 95% "
+        "limits or have too few cases to compare.",
+    )
 
 
 def benchmark_chart(bench: pl.DataFrame, board: str, region: str | None) -> alt.LayerChart:
     """Per indicator: the board's value and 95% interval, its region's and England's values."""
+    shares = ("board_value", "ci_low", "ci_high", "region_value", "england_value")
     data = bench.with_columns(
-        (pl.col(c) * 100).alias(c)
-        for c in ("board_value", "ci_low", "ci_high", "region_value", "england_value")
+        *(pl.col(c) * 100 for c in shares),
+        *(pl.format("{}%", percent_expr(pl.col(c))).alias(f"{c}_text") for c in shares),
     )
-    y = alt.Y("label:N", title=None, sort=None, axis=alt.Axis(labelLimit=260))
+    y = alt.Y("label:N", title="Indicator", sort=None, axis=alt.Axis(labelLimit=260))
     x_scale = alt.Scale(domain=[0, 100])
+    x_title = "% of the board's children or reviews"
     interval = (
         alt.Chart(data)
-        .mark_rule(strokeWidth=3, color="#9ecae1")
+        .mark_rule(strokeWidth=3, color=BAND_PALETTE[0], opacity=0.6)
         .encode(
             y=y,
-            x=alt.X("ci_low:Q", title="%", scale=x_scale),
+            x=alt.X("ci_low:Q", title=x_title, scale=x_scale),
             x2="ci_high:Q",
             tooltip=[
                 alt.Tooltip("label:N", title="Indicator"),
-                alt.Tooltip("ci_low:Q", title="95% CI from", format=".0f"),
-                alt.Tooltip("ci_high:Q", title="95% CI to", format=".0f"),
+                alt.Tooltip("ci_low_text:N", title="95% CI from"),
+                alt.Tooltip("ci_high_text:N", title="95% CI to"),
             ],
         )
     )
-    marks = data.unpivot(
-        index=["label"],
-        on=["board_value", "region_value", "england_value"],
-        variable_name="who",
-        value_name="percent",
-    ).with_columns(
-        pl.col("who").replace_strict(
-            {
-                "board_value": board,
-                "region_value": region or "Region",
-                "england_value": "England",
-            }
+    names = [board, region or "Region", "England"]
+    marks = (
+        data.unpivot(
+            index=["label"],
+            on=["board_value", "region_value", "england_value"],
+            variable_name="who",
+            value_name="percent",
+        )
+        .join(
+            data.unpivot(
+                index=["label"],
+                on=["board_value_text", "region_value_text", "england_value_text"],
+                variable_name="who",
+                value_name="text",
+            ).with_columns(pl.col("who").str.strip_suffix("_text")),
+            on=["label", "who"],
+            how="left",
+        )
+        .with_columns(
+            pl.col("who").replace_strict(
+                {"board_value": names[0], "region_value": names[1], "england_value": names[2]}
+            )
         )
     )
-    names = [board, region or "Region", "England"]
     points = (
         alt.Chart(marks.drop_nulls("percent"))
         .mark_point(filled=True, size=90)
         .encode(
             y=y,
-            x=alt.X("percent:Q", scale=x_scale),
+            x=alt.X("percent:Q", scale=x_scale, title=x_title),
             color=alt.Color(
                 "who:N",
                 title=None,
@@ -191,11 +445,17 @@ def benchmark_chart(bench: pl.DataFrame, board: str, region: str | None) -> alt.
             tooltip=[
                 alt.Tooltip("who:N", title="Who"),
                 alt.Tooltip("label:N", title="Indicator"),
-                alt.Tooltip("percent:Q", title="%", format=".0f"),
+                alt.Tooltip("text:N", title="%"),
             ],
         )
     )
-    return alt.layer(interval, points).properties(height=alt.Step(30))
+    chart = alt.layer(interval, points).properties(height=alt.Step(30))
+    return described(  # type: ignore[return-value]
+        chart,
+        f"{board} beside {names[1]} and England",
+        f"Dot plot: for each indicator, {board}'s percent with its 95% interval (a bar), "
+        f"{names[1]}'s and England's percents (x axis 0 to 100%).",
+    )
 
 
 def stacked_share(
@@ -210,37 +470,53 @@ def stacked_share(
 ) -> alt.Chart:
     """A stacked bar of shares (``value``, proportions of each ``x``, e.g. period) per ``x``,
     segments in code-list ``order``, each with its ``text`` (the count) in the tooltip. A
-    hidden share (null) is no segment: the bar stops short of 100% by what is hidden."""
+    hidden share (null) is no segment: the bar stops short of 100% by what is hidden. Every
+    ``x`` keeps its place on the axis, an empty one too."""
     domain = data.sort(order)[colour].unique(maintain_order=True).to_list()
-    data = data.filter(pl.col(value).is_not_null())
-    return (
-        alt.Chart(data)
-        .mark_bar()
+    x_domain = data.sort(x)[x].unique(maintain_order=True).to_list()
+    plotted = data.filter(pl.col(value).is_not_null()).with_columns(
+        (pl.col(value) * 100).alias("_percent"),
+        pl.format("{}%", percent_expr(pl.col(value))).alias("_percent_text"),
+    )
+    palette = [CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)] for i in range(len(domain))]
+    chart = (
+        alt.Chart(plotted)
+        .mark_bar(stroke="white", strokeWidth=0.5)
         .encode(
-            x=alt.X(f"{x}:O", title=x_title, axis=alt.Axis(labelAngle=0)),
+            x=alt.X(
+                f"{x}:O",
+                title=x_title,
+                axis=alt.Axis(labelAngle=0),
+                scale=alt.Scale(domain=x_domain),
+            ),
             y=alt.Y(
-                f"{value}:Q",
+                "_percent:Q",
                 stack="zero",
-                title="Share",
-                axis=alt.Axis(format="%"),
-                scale=alt.Scale(domain=[0, 1]),
+                title="% of recommendations",
+                scale=alt.Scale(domain=[0, 100]),
             ),
             color=alt.Color(
                 f"{colour}:N",
                 title=colour_title,
                 sort=domain,
-                scale=alt.Scale(domain=domain, scheme="tableau20"),
-                legend=alt.Legend(orient="right", labelLimit=320),
+                scale=alt.Scale(domain=domain, range=palette),
+                legend=alt.Legend(orient="bottom", labelLimit=320, columns=2),
             ),
             order=alt.Order(f"{order}:Q"),
             tooltip=[
                 alt.Tooltip(f"{x}:O", title=x_title),
                 alt.Tooltip(f"{colour}:N", title=colour_title),
                 alt.Tooltip(f"{text}:N", title="Number"),
-                alt.Tooltip(f"{value}:Q", title="Share", format=".0%"),
+                alt.Tooltip("_percent_text:N", title="Share"),
             ],
         )
         .properties(height=360)
+    )
+    return described(  # type: ignore[return-value]
+        chart,
+        f"{colour_title} by {x_title.lower()}",
+        f"Stacked bars, one per {x_title.lower()} ({', '.join(map(str, x_domain))}): each "
+        f"split by {colour_title.lower()} as a percent of the bar's total (y axis, 0-100%).",
     )
 
 
@@ -258,43 +534,111 @@ def heatmap(
     scheme: str = "blues",
     domain: tuple[float, float] | None = None,
     step: int = 28,
+    total: str | None = None,
+    title: str | None = None,
+    description: str | None = None,
+    value_title: str = "Share",
 ) -> alt.LayerChart:
-    """A labelled heatmap: colour by ``value``, the ``text`` column printed in each cell."""
+    """A labelled heatmap: colour by ``value``, the ``text`` column printed in each cell.
+
+    ``total``: each cell's denominator (e.g. its agency's recommendations). A share of a
+    small total is not a large figure: cells whose total is small are drawn faint (full
+    strength from 20), and the x labels carry each column's n, so one recommendation of one
+    never looks like the darkest cell."""
     scale = (
         alt.Scale(scheme=scheme, domain=list(domain), clamp=True)
         if domain
         else alt.Scale(scheme=scheme)
     )
+    if total is not None:
+        totals = data.group_by(x).agg(pl.col(total).max().alias("_n"))
+        data = data.join(totals, on=x, how="left").with_columns(
+            pl.format("{} (n={})", pl.col(x), pl.col("_n").fill_null(0)).alias("_x"),
+            (pl.col("_n").fill_null(0).clip(0, 20) / 20 * 0.8 + 0.2).alias("_strength"),
+        )
+        if x_sort is not None:
+            names = dict(zip(data[x].to_list(), data["_x"].to_list(), strict=True))
+            x_sort = [names.get(v, v) for v in x_sort]
+        x_field = "_x"
+    else:
+        data = data.with_columns(pl.lit(1.0).alias("_strength"))
+        x_field = x
+    # Empty categories keep their row and column: every sorted value stays on its axis.
+    x_scale = alt.Scale(domain=x_sort) if x_sort else alt.Undefined
+    y_scale = alt.Scale(domain=y_sort) if y_sort else alt.Undefined
     base = alt.Chart(data).encode(
         x=alt.X(
-            f"{x}:N", title=x_title, sort=x_sort, axis=alt.Axis(labelAngle=-30, labelLimit=200)
+            f"{x_field}:N",
+            title=x_title,
+            sort=x_sort,
+            scale=x_scale,
+            axis=alt.Axis(labelAngle=-30, labelLimit=200),
         ),
-        y=alt.Y(f"{y}:N", title=y_title, sort=y_sort, axis=alt.Axis(labelLimit=260)),
+        y=alt.Y(f"{y}:N", title=y_title, sort=y_sort, scale=y_scale, axis=alt.Axis(labelLimit=260)),
     )
     cells = base.mark_rect().encode(
         color=alt.Color(f"{value}:Q", scale=scale, legend=None),
-        tooltip=[alt.Tooltip(f"{y}:N"), alt.Tooltip(f"{x}:N"), alt.Tooltip(f"{text}:N")],
+        opacity=alt.Opacity("_strength:Q", scale=None, legend=None),
+        tooltip=[
+            alt.Tooltip(f"{y}:N", title=y_title or "Row"),
+            alt.Tooltip(f"{x_field}:N", title=x_title or "Column"),
+            alt.Tooltip(f"{text}:N", title=value_title),
+        ],
     )
+    # White text only on a dark, full-strength cell; dark text everywhere else (>= 4.5:1).
+    dark = f"datum.{value} > {0.6 * (domain[1] if domain else 1)} && datum._strength > 0.8"
     labels = base.mark_text(fontSize=11).encode(
         text=f"{text}:N",
-        color=alt.condition(
-            f"datum.{value} > {0.6 * (domain[1] if domain else 1)}",
-            alt.value("white"),
-            alt.value("#222222"),
-        ),
+        color=alt.condition(dark, alt.value("white"), alt.value(TEXT_COLOUR)),
     )
     # A fixed step per row, so the axis labels never squeeze the cells.
-    return alt.layer(cells, labels).properties(height=alt.Step(step))
-
-
-def hbar(data: pl.DataFrame, y: str, x: str, text: str, x_title: str) -> alt.LayerChart:
-    """Horizontal bars in the frame's order, each labelled with ``text``. A hidden value (null)
-    has no bar, and its label (c) sits at the axis, so it never reads as an empty bar."""
-    data = data.with_columns(pl.col(x).fill_null(0).alias("_label_at"))
-    base = alt.Chart(data).encode(
-        y=alt.Y(f"{y}:N", title=None, sort=None, axis=alt.Axis(labelLimit=360)),
+    chart = alt.layer(cells, labels).properties(height=alt.Step(step))
+    rows = ", ".join(map(str, y_sort or data[y].unique(maintain_order=True).to_list()))
+    return described(  # type: ignore[return-value]
+        chart,
+        title or f"{y_title or 'Rows'} by {x_title or 'column'}",
+        description
+        or f"Heatmap, rows: {rows}; each cell labelled with its figure and shaded by it"
+        + (" (faint where its column's total is small)." if total else "."),
     )
-    return alt.layer(
-        base.mark_bar(color="#1f5fa8").encode(x=alt.X(f"{x}:Q", title=x_title)),
-        base.mark_text(align="left", dx=4).encode(x="_label_at:Q", text=f"{text}:N"),
+
+
+def hbar(
+    data: pl.DataFrame,
+    y: str,
+    x: str,
+    text: str,
+    x_title: str,
+    *,
+    y_title: str | None = None,
+    title: str | None = None,
+) -> alt.LayerChart:
+    """Horizontal bars in the frame's order, each labelled with ``text``. A hidden value (null)
+    has no bar, and its label (c) sits at the axis, so it never reads as an empty bar. The
+    x axis counts, so it ticks at whole numbers."""
+    data = data.with_columns(pl.col(x).fill_null(0).alias("_label_at"))
+    order = data[y].cast(pl.String).to_list()
+    axis_title = y_title or y.replace("_", " ").capitalize()
+    base = alt.Chart(data).encode(
+        y=alt.Y(
+            f"{y}:N",
+            title=axis_title,
+            sort=order,
+            scale=alt.Scale(domain=order),
+            axis=alt.Axis(labelLimit=360),
+        ),
+    )
+    chart = alt.layer(
+        base.mark_bar(color=SERIES_COLOURS[0]).encode(
+            x=alt.X(f"{x}:Q", title=x_title, axis=count_axis())
+        ),
+        base.mark_text(align="left", dx=4, color=TEXT_COLOUR).encode(
+            x="_label_at:Q", text=f"{text}:N"
+        ),
     ).properties(height=alt.Step(28))
+    bars = data.select(pl.format("{}: {}", y, text).str.join("; ")).item() if data.height else ""
+    return described(  # type: ignore[return-value]
+        chart,
+        title or f"{x_title} by {axis_title.lower()}",
+        f"Bar chart of {x_title.lower()} by {axis_title.lower()}: {bars}.",
+    )

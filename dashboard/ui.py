@@ -15,9 +15,10 @@ import streamlit as st
 
 from dashboard import auth, state
 from dashboard.state import CachedAccess
-from warehouse import audit
-from warehouse.access import INDICATORS_BY_KEY, OutOfScope, Selection
+from warehouse import audit, numbers
+from warehouse.access import INDICATORS, INDICATORS_BY_KEY, OutOfScope, Selection
 from warehouse.disclosure import SYMBOL
+from warehouse.numbers import DASH
 from warehouse.principal import Principal
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark, and escaped it is
@@ -149,24 +150,40 @@ SHORT_LABELS = {
 
 
 def pct(value: float | None, digits: int = 0) -> str:
+    """A proportion as a percent, rounded half up (the one rounding rule): 0.625 is 63%."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{100 * value:.{digits}f}%"
+        return DASH
+    if digits == 0:
+        return numbers.percent_text(value)
+    return f"{numbers.round_half_up(100 * value, digits):.{digits}f}%"
+
+
+def plural(count: int | None, word: str, many: str | None = None) -> str:
+    """ "1 board", "2 boards", "1,234 reviews" (``many`` for an irregular plural)."""
+    if count is None:
+        return f"{SYMBOL} {many or word + 's'}"
+    return f"{count:,} {word if count == 1 else many or word + 's'}"
+
+
+def _decimal(value: float, digits: int) -> float:
+    rounded = numbers.round_half_up(value, digits)
+    return 0.0 if rounded is None else rounded
 
 
 def fmt_indicator(key: str, value: float | None, suppressed: bool = False) -> str:
     """An indicator's value as people read it: 29%, 11 months, 16.3, 1,234; ``c`` when the
-    read layer hid it (a suppressed row's missing value), a dash when there is none."""
+    read layer hid it (a suppressed row's missing value), a dash when there is none. Every
+    figure rounds half up (warehouse.numbers)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return SYMBOL if suppressed else "–"
+        return SYMBOL if suppressed else DASH
     kind = INDICATORS_BY_KEY[key].kind
     if kind == "share":
         return pct(value)
     if kind == "median":
-        return f"{value:.1f} months".replace(".0 months", " months")
+        return f"{_decimal(value, 1):.1f} months".replace(".0 months", " months")
     if kind == "mean":
-        return f"{value:.1f}"
-    return f"{value:,.0f}"
+        return f"{_decimal(value, 1):.1f}"
+    return f"{int(_decimal(value, 0)):,}"
 
 
 def display_value(key: str, value: float | None) -> float | None:
@@ -177,15 +194,117 @@ def display_value(key: str, value: float | None) -> float | None:
 
 
 def delta_text(key: str, value: float | None, previous: float | None) -> str | None:
-    """The change since the previous period, in percentage points for shares."""
+    """The change since the previous period, in percentage points for shares (half up)."""
     if value is None or previous is None:
         return None
     kind = INDICATORS_BY_KEY[key].kind
     if kind == "share":
-        return f"{100 * (value - previous):+.0f} pts"
+        return numbers.points_text(value - previous)
     if kind == "count":
-        return f"{value - previous:+,.0f}"
-    return f"{value - previous:+.1f}"
+        return f"{int(_decimal(value - previous, 0)):+,}"
+    return f"{_decimal(value - previous, 1):+.1f}"
+
+
+# Each indicator's kind and the unit its chart axis is titled with.
+_KINDS = {i.key: i.kind for i in INDICATORS}
+_UNITS = {
+    i.key: {
+        "share": f"% of {getattr(i, 'unit', '') or 'cases'}",
+        "count": f"Number of {getattr(i, 'unit', '') or 'cases'}",
+        "median": "Months",
+    }.get(i.kind, i.label)
+    for i in INDICATORS
+}
+
+
+def thousands(value: pl.Expr) -> pl.Expr:
+    """A whole-number column as text with thousands separators (1,234,567), vectorised."""
+    v = value.cast(pl.Int64)
+    sign = pl.when(v < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    a = v.abs()
+    millions, thousands_, units = a // 1_000_000, (a // 1000) % 1000, a % 1000
+    pad = lambda e: e.cast(pl.String).str.zfill(3)  # noqa: E731
+    return pl.concat_str(
+        sign,
+        pl.when(a >= 1_000_000)
+        .then(pl.format("{},{},{}", millions, pad(thousands_), pad(units)))
+        .when(a >= 1000)
+        .then(pl.format("{},{}", thousands_, pad(units)))
+        .otherwise(units.cast(pl.String)),
+    )
+
+
+def one_decimal(value: pl.Expr) -> pl.Expr:
+    """A column to one decimal place (half up) as text, built from whole tenths so that no
+    binary tail shows (2.3, never 2.3000000000000003)."""
+    tenths = numbers.round_half_up_expr(value * 10, 0).cast(pl.Int64)
+    sign = pl.when(tenths < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    return pl.format("{}{}.{}", sign, tenths.abs() // 10, tenths.abs() % 10)
+
+
+def indicator_text(
+    value: str = "value", indicator: str = "indicator", flag: str = "suppressed"
+) -> pl.Expr:
+    """``fmt_indicator`` in polars, for a long frame of indicators (one per row)."""
+    v = pl.col(value)
+    kind = pl.col(indicator).replace_strict(_KINDS, default="count")
+    # One decimal place from whole tenths (integers), so no binary tail (2.3000000000000003).
+    tenths = numbers.round_half_up_expr(v * 10, 0).cast(pl.Int64)
+    sign = pl.when(tenths < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    units, tenth = tenths.abs() // 10, tenths.abs() % 10
+    decimal = pl.format("{}{}.{}", sign, units, tenth)
+    text = (
+        pl.when(kind == "share")
+        .then(pl.format("{}%", numbers.percent_expr(v)))
+        .when(kind == "median")
+        .then(
+            pl.when(tenth == 0)
+            .then(pl.format("{}{} months", sign, units))
+            .otherwise(pl.format("{} months", decimal))
+        )
+        .when(kind == "mean")
+        .then(decimal)
+        .otherwise(thousands(numbers.round_half_up_expr(v, 0)))
+    )
+    hidden = pl.col(flag).fill_null(False) if flag else pl.lit(False)
+    return (
+        pl.when(v.is_null() & hidden)
+        .then(pl.lit(SYMBOL))
+        .when(v.is_null())
+        .then(pl.lit(DASH))
+        .otherwise(text)
+    )
+
+
+def indicator_shown(value: str = "value", indicator: str = "indicator") -> pl.Expr:
+    """``display_value`` in polars: shares in percent (as plotted), the rest as they are."""
+    kind = pl.col(indicator).replace_strict(_KINDS, default="count")
+    return pl.when(kind == "share").then(pl.col(value) * 100).otherwise(pl.col(value))
+
+
+def indicator_number(value: str = "value", indicator: str = "indicator") -> pl.Expr:
+    """An indicator's value as the number a table shows: shares as whole percents (half
+    up, shown with "%d%%"), means and medians to one decimal place, counts whole."""
+    kind = pl.col(indicator).replace_strict(_KINDS, default="count")
+    v = pl.col(value)
+    return (
+        pl.when(kind == "share")
+        .then(numbers.percent_expr(v).cast(pl.Float64))
+        .when(kind == "count")
+        .then(numbers.round_half_up_expr(v, 0))
+        .otherwise(numbers.round_half_up_expr(v, 1))
+    )
+
+
+def indicator_column(key: str, label: str | None = None) -> Any:
+    """The column_config of one indicator as ``indicator_number`` gives it."""
+    ind = INDICATORS_BY_KEY[key]
+    formats = {"share": "%d%%", "count": "%d"}
+    return st.column_config.NumberColumn(
+        (label or ind.label) + (" %" if ind.kind == "share" else ""),
+        format=formats.get(ind.kind, "%.1f"),
+        help=ind.definition,
+    )
 
 
 # --- hidden figures (disclosure control) ------------------------------------------------
@@ -213,17 +332,17 @@ def figure_text(column: str, kind: str, flag: str = "suppressed") -> pl.Expr:
     there is no figure, else formatted by ``kind`` (pct: a proportion as 29%; int; dec)."""
     value = pl.col(column)
     if kind == "pct":
-        text = pl.format("{}%", (value * 100).round(0).cast(pl.Int64))
+        text = pl.format("{}%", numbers.percent_expr(value))
     elif kind == "dec":
-        text = value.round(1).cast(pl.String)
+        text = one_decimal(value)
     else:
-        text = value.round(0).cast(pl.Int64).cast(pl.String)
+        text = numbers.round_half_up_expr(value, 0).cast(pl.Int64).cast(pl.String)
     hidden = value.is_null() & pl.col(flag).fill_null(False)
     return (
         pl.when(hidden)
         .then(pl.lit(SYMBOL))
         .when(value.is_null())
-        .then(pl.lit("–"))
+        .then(pl.lit(DASH))
         .otherwise(text)
         .alias(column)
     )
@@ -234,12 +353,16 @@ def figure_columns(
 ) -> tuple[pl.DataFrame, dict[str, Any]]:
     """The frame and its column_config for the figure columns ``specs`` (name: label, kind
     pct/int/dec, help). Numbers as they are when nothing is hidden; otherwise every figure
-    column as text, so a hidden one shows c. ``pct`` columns hold proportions."""
+    column as text, so a hidden one shows c. ``pct`` columns hold proportions; they are
+    shown as whole percents rounded half up here (never by a "%.0f" format)."""
     if not any_hidden(df):
-        formats = {"pct": "%.0f%%", "int": "%d", "dec": "%.1f"}
-        shown = df.with_columns(
-            (pl.col(c) * 100).alias(c) for c, (_, kind, _) in specs.items() if kind == "pct"
-        )
+        formats = {"pct": "%d%%", "int": "%d", "dec": "%.1f"}
+        rounding = {
+            "pct": lambda c: numbers.percent_expr(pl.col(c)),
+            "int": lambda c: numbers.round_half_up_expr(pl.col(c), 0).cast(pl.Int64),
+            "dec": lambda c: numbers.round_half_up_expr(pl.col(c), 1),
+        }
+        shown = df.with_columns(rounding[kind](c).alias(c) for c, (_, kind, _) in specs.items())
         config = {
             c: st.column_config.NumberColumn(label, format=formats[kind], help=help)
             for c, (label, kind, help) in specs.items()
@@ -274,11 +397,12 @@ def table(
 
 
 def column_formats(**formats: Any) -> dict[str, Any]:
-    """st.dataframe column_config from name=(label, kind) pairs."""
+    """st.dataframe column_config from name=(label, kind) pairs. A ``pct`` column must hold
+    whole percents already rounded half up (``numbers.percent_expr``): it is shown "%d%%"."""
     config: dict[str, Any] = {}
     for name, (label, kind) in formats.items():
         if kind == "pct":
-            config[name] = st.column_config.NumberColumn(label, format="%.0f%%")
+            config[name] = st.column_config.NumberColumn(label, format="%d%%")
         elif kind == "int":
             config[name] = st.column_config.NumberColumn(label, format="%d")
         elif kind == "dec":
@@ -302,15 +426,39 @@ def trend_frame(trends: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
         (pl.col("kind") != "count") | (pl.col("series_order") == 0)
     )
     return trends.filter(wanted).with_columns(
-        pl.struct("indicator", "value")
-        .map_elements(lambda r: display_value(r["indicator"], r["value"]), return_dtype=pl.Float64)
-        .alias("shown"),
-        pl.struct("indicator", "value", "suppressed")
-        .map_elements(
-            lambda r: fmt_indicator(r["indicator"], r["value"], bool(r["suppressed"])),
-            return_dtype=pl.String,
-        )
-        .alias("text"),
+        indicator_shown().alias("shown"),
+        indicator_text().alias("text"),
         pl.col("indicator").replace_strict(order).alias("order"),
         pl.col("indicator").replace_strict(titles).alias("title"),
+        pl.col("indicator").replace_strict(_UNITS, default="Value").alias("unit"),
     )
+
+
+def chart(figure: Any, *, where: Any = None, width: Any = "stretch") -> None:
+    """Show an Altair chart with its text alternative (its spec's description) as ``alt``."""
+    from dashboard import charts
+
+    (where or st).altair_chart(figure, width=width, alt=charts.description_of(figure) or None)
+
+
+def trend_grid(plot: pl.DataFrame, panel_width: int = 250, height: int = 130) -> None:
+    """``trend_frame``'s panels as small charts side by side that wrap onto new rows when
+    the window is narrow: three fit the page at 1280 px, fewer on a narrower one. A line
+    says once which colour and shape is which series, for every panel."""
+    from dashboard import charts
+
+    series, colours, shapes = charts.series_scales(plot)
+    marks = {"circle": "●", "triangle-up": "▲", "square": "■"}
+    names = dict(zip(charts.SERIES_COLOURS, ("blue", "orange", "grey"), strict=True))
+    if len(series) > 1:
+        st.caption(
+            "Lines: "
+            + " · ".join(
+                f"{marks[shape]} {plain(name)} ({names[colour]})"
+                for name, colour, shape in zip(series, colours, shapes, strict=True)
+            )
+        )
+    with st.container(horizontal=True, gap="small"):
+        for _, panel in plot.sort("order").group_by("order", maintain_order=True):
+            figure = charts.trend_panel(panel, height=height, width=panel_width - 70)
+            st.altair_chart(figure, width=panel_width, alt=charts.description_of(figure) or None)
