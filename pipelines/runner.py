@@ -10,7 +10,9 @@ slot, as the UI's and the inbox sensor's runs do.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +35,7 @@ from pipelines.defs.resources import WarehouseResource  # noqa: E402
 from warehouse import load  # noqa: E402
 from warehouse.db import connect, writer_lock  # noqa: E402
 from warehouse.issues import issue, report_lines  # noqa: E402
+from warehouse.migrations import UpgradeResult, upgrade  # noqa: E402
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
@@ -127,17 +130,33 @@ def refresh_marts(warehouse: WarehouseResource, instance: dg.DagsterInstance) ->
         raise RefreshFailed(_failure_text(result))
 
 
+def _say_upgrade(result: UpgradeResult, notify: Callable[[str], None] | None) -> None:
+    if result.changed and result.from_version > 0:
+        for line in result.lines():
+            (notify or _stderr)(line)
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
 def ingest(
-    paths: list[Path], warehouse_file: Path, submitted_by: str | None = None
+    paths: list[Path],
+    warehouse_file: Path,
+    submitted_by: str | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> list[IngestOutcome]:
     """Ingest submissions one after another, then refresh the marts and the snapshot.
 
-    Raises RefreshFailed, carrying the outcomes, if only the refresh failed. Every ingest
-    refreshes, so one after a failed refresh republishes what the failed one left stale.
+    An older warehouse is first upgraded (a backup copy, then the migrations in one
+    transaction) and ``notify`` told what was done. Raises RefreshFailed, carrying the
+    outcomes, if only the refresh failed. Every ingest refreshes, so one after a failed
+    refresh republishes what the failed one left stale.
     """
     warehouse = WarehouseResource(database=str(warehouse_file))
     instance = _instance()
     with writer_lock(warehouse.file):
+        _say_upgrade(upgrade(warehouse.file), notify)
         if warehouse.file.exists():
             with warehouse.get_connection() as con:
                 load.recover_interrupted(con)
@@ -149,7 +168,7 @@ def ingest(
     return outcomes
 
 
-def refresh(warehouse_file: Path) -> None:
+def refresh(warehouse_file: Path, notify: Callable[[str], None] | None = None) -> None:
     """Republish the marts and the snapshot without ingesting (`scr build --refresh`)."""
     warehouse = WarehouseResource(database=str(warehouse_file))
     if not warehouse.file.exists():
@@ -157,6 +176,22 @@ def refresh(warehouse_file: Path) -> None:
             f"no warehouse at {warehouse.file}: run `scr build` or `scr ingest` first"
         )
     with writer_lock(warehouse.file):
+        _say_upgrade(upgrade(warehouse.file), notify)
         with warehouse.get_connection() as con:
             load.recover_interrupted(con)
         refresh_marts(warehouse, _instance())
+
+
+def upgrade_warehouse(warehouse_file: Path, *, dry_run: bool = False) -> UpgradeResult:
+    """`scr upgrade`: list the pending migrations (``dry_run``) or apply them (a backup
+    copy first, one transaction), then republish the marts and the snapshot so readers
+    find the new version."""
+    warehouse = WarehouseResource(database=str(warehouse_file))
+    if not warehouse.file.exists():
+        raise FileNotFoundError(f"no warehouse at {warehouse.file}: nothing to upgrade")
+    if dry_run:
+        return upgrade(warehouse.file, dry_run=True)
+    with writer_lock(warehouse.file):
+        result = upgrade(warehouse.file)
+        refresh_marts(warehouse, _instance())
+    return result

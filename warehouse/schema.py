@@ -7,6 +7,11 @@ Layers (jaffle_shop style):
 - core tables ``reviews``, ``children``, ``recommendations``, ``actions``: what is published.
 - ``*_history``: earlier versions of reviews replaced by a corrected resubmission.
 - ``submissions`` / ``submission_issues``: the ledger of every submission received.
+- ``schema_migrations``: the schema version, one row per migration applied.
+
+This is the live DDL: what the code expects. Warehouses are created and upgraded by the
+numbered migrations in ``warehouse/migrations/``; a test fails when the two differ, so a
+change here (or in the coding frame's columns) needs a new migration.
 """
 
 from __future__ import annotations
@@ -51,6 +56,11 @@ def ddl_statements(cf: CodingFrame | None = None) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS submission_issues ({ISSUE_COLUMNS})",
         f"CREATE TABLE IF NOT EXISTS stg_issues ({ISSUE_COLUMNS})",
     ]
+    statements.append(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+        "name VARCHAR NOT NULL, checksum VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL, "
+        "release VARCHAR NOT NULL, note VARCHAR)"
+    )
     for sheet in CORE_SHEETS:
         cols = frame_columns_ddl(cf, sheet)
         statements += [
@@ -63,32 +73,30 @@ def ddl_statements(cf: CodingFrame | None = None) -> list[str]:
     return statements
 
 
-def _schema_fingerprint(statements: list[str], cf: CodingFrame) -> str:
-    text = "\n".join(statements) + repr(cf)
-    return hashlib.sha256(text.encode()).hexdigest()
+def _frame_fingerprint(cf: CodingFrame) -> str:
+    return hashlib.sha256(repr(cf).encode()).hexdigest()
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, cf: CodingFrame | None = None) -> None:
-    """Create every table if missing and refresh the ref_* tables from the coding frame.
+    """Bring the connection's database to the latest schema version (pending migrations in
+    one transaction, no backup: files are upgraded by ``migrations.upgrade``, which keeps
+    one) and refresh the ref_* tables from the coding frame.
 
-    Cheap when nothing changed: a fingerprint of the DDL and the frame is kept in
-    warehouse_meta, so every connection can call this.
+    Cheap when nothing changed: the frame's fingerprint is kept in warehouse_meta, so every
+    writing connection can call this.
     """
+    from warehouse.migrations import apply_pending
+
     cf = cf or frame()
-    statements = ddl_statements(cf)
-    fingerprint = _schema_fingerprint(statements, cf)
-    try:
-        done = con.execute(
-            "SELECT value FROM warehouse_meta WHERE key = 'schema_fingerprint'"
-        ).fetchall()
-        if done and done[0][0] == fingerprint:
-            return
-    except duckdb.CatalogException:
-        pass  # a new warehouse
+    apply_pending(con)
+    fingerprint = _frame_fingerprint(cf)
+    done = con.execute(
+        "SELECT value FROM warehouse_meta WHERE key = 'frame_fingerprint'"
+    ).fetchall()
+    if done and done[0][0] == fingerprint:
+        return
     con.begin()
     try:
-        for statement in statements:
-            con.execute(statement)
         codes = pl.DataFrame(
             [
                 (list_name, i, c.code, c.label)
@@ -120,7 +128,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, cf: CodingFrame | None = None)
             [str(cf.version)],
         )
         con.execute(
-            "INSERT OR REPLACE INTO warehouse_meta VALUES ('schema_fingerprint', ?)",
+            "INSERT OR REPLACE INTO warehouse_meta VALUES ('frame_fingerprint', ?)",
             [fingerprint],
         )
         con.commit()

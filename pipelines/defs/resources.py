@@ -2,7 +2,8 @@
 
 `WarehouseResource` is a `dagster_duckdb.DuckDBResource` whose connections wait while another
 process holds DuckDB's file lock (only a real lock conflict is "in use"; other I/O errors are
-named) and find the schema in place. The archive sits beside the database file.
+named) and find the schema in place, an older file upgraded first (``warehouse.migrations``).
+The archive sits beside the database file.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from warehouse.db import DEFAULT_WAREHOUSE, ENV_WAREHOUSE, archive_dir, connect, warehouse_path
+from warehouse.migrations import upgrade
 from warehouse.schema import ensure_schema
 
 # Every asset that writes the warehouse runs in this pool; its limit is 1 in the Dagster
 # instance (dagster.yaml: concurrency > pools > default_limit), so runs launched from the
 # UI or by the inbox sensor write one at a time. `scr` also holds the warehouse lock file.
 WRITER_POOL = "scr_warehouse_writer"
+# Warehouse files this process has brought to the latest schema version.
+_UPGRADED: set[Path] = set()
 
 
 class WarehouseResource(DuckDBResource):
@@ -46,6 +50,11 @@ class WarehouseResource(DuckDBResource):
 
     @contextlib.contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        # A run launched from the UI or the sensor upgrades an older file as `scr` does:
+        # a backup copy first, then the migrations in one transaction (once per process).
+        if self.file not in _UPGRADED:
+            upgrade(self.file)
+            _UPGRADED.add(self.file)
         con = connect(self.file)
         try:
             ensure_schema(con)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.migrations import require_current
 from warehouse.principal import Principal
 
 CORE_TABLES = ("reviews", "children", "recommendations", "actions")
@@ -174,6 +175,11 @@ def snapshot_cursor(snapshot: Path, version: str) -> duckdb.DuckDBPyConnection:
         else:
             database = duckdb.connect(":memory:")
             database.execute("ATTACH ? AS wh (READ_ONLY)", [str(snapshot)])  # bound: o'q
+            try:  # a snapshot of another schema version is refused, not misread
+                require_current(database, "wh", "the published snapshot")
+            except BaseException:
+                database.close()
+                raise
             held.append((version, database))
             while len(held) > _VERSIONS_KEPT:
                 held.pop(0)[1].close()
