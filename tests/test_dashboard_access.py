@@ -24,11 +24,11 @@ from warehouse.access import (
     NoSnapshot,
     OutOfScope,
     Selection,
+    clopper_pearson,
     compare_with_england,
     funnel_limits,
     published_tables,
     tables_xlsx_bytes,
-    wilson_interval,
 )
 from warehouse.db import publish_snapshot, snapshot_path
 from warehouse.principal import Principal
@@ -58,44 +58,41 @@ def core(sample_warehouse: Path) -> dict[str, pl.DataFrame]:
 # --- statistics ---------------------------------------------------------------------------
 
 
-def test_wilson_interval_known_values() -> None:
-    low, high = wilson_interval(5, 10)
-    assert (round(low, 4), round(high, 4)) == (0.2366, 0.7634)
-    low, high = wilson_interval(0, 10)
-    assert (low, round(high, 4)) == (0.0, 0.2775)
-    assert wilson_interval(0, 0) == (None, None)
+def test_exact_interval_known_values() -> None:
+    low, high = clopper_pearson(5, 10)
+    assert (round(low, 4), round(high, 4)) == (0.1871, 0.8129)
+    low, high = clopper_pearson(0, 10)
+    assert (low, round(high, 4)) == (0.0, 0.3085)
+    assert clopper_pearson(0, 0) == (None, None)
 
 
 @pytest.mark.parametrize(
-    ("low", "high", "england", "polarity", "expected"),
+    ("k", "n", "england", "expected"),
     [
-        (0.2, 0.6, 0.4, "higher", "Similar"),
-        (0.5, 0.9, 0.4, "higher", "Better"),
-        (0.5, 0.9, 0.4, "lower", "Worse"),
-        (0.1, 0.3, 0.4, "lower", "Better"),
-        (0.1, 0.3, 0.4, "none", "Lower"),
-        (0.5, 0.9, 0.4, "none", "Higher"),
-        (0.4, 0.9, 0.4, "none", "Similar"),  # the interval touching England's value overlaps
-        (None, None, 0.4, "none", "Not compared"),
+        (4, 10, 0.4, "Similar"),
+        (9, 10, 0.4, "Higher"),
+        (0, 10, 0.4, "Lower"),
+        (1, 1, 0.4, "Too few to compare"),  # one case earns no marker
+        (2, 2, 0.134, "Too few to compare"),
+        (None, None, 0.4, "Not compared"),
+        (3, 10, None, "Not compared"),  # England's value hidden
     ],
 )
-def test_single_overlap_comparison(
-    low: float | None, high: float | None, england: float, polarity: str, expected: str
+def test_comparison_with_england(
+    k: int | None, n: int | None, england: float | None, expected: str
 ) -> None:
-    assert compare_with_england(low, high, england, polarity) == expected
+    assert compare_with_england(k, n, england) == expected
 
 
-def test_funnel_limits_are_where_the_wilson_interval_stops_containing_england() -> None:
+def test_funnel_limits_are_where_the_exact_interval_stops_containing_england() -> None:
     p0 = 0.3
-    limits = funnel_limits(p0, 40, points=400)
+    limits = funnel_limits(p0, 40)
     by_n = {row["n"]: row for row in limits.iter_rows(named=True)}
     for n in (1, 2, 5, 9, 17, 40):
-        if n not in by_n:
-            continue
         for k in range(n + 1):
-            low, high = wilson_interval(k, n)
+            low, high = clopper_pearson(k, n)
             excludes = low > p0 or high < p0  # type: ignore[operator]
-            outside = not (by_n[n]["lower_95"] - 1e-12 <= k / n <= by_n[n]["upper_95"] + 1e-12)
+            outside = not (by_n[n]["lower_95"] <= k / n <= by_n[n]["upper_95"])
             assert excludes == outside, (k, n)
 
 
@@ -175,11 +172,16 @@ INDICATOR_CELLS: dict[str, list[tuple[str, str, str | None]]] = {
         ("t18_recommendation_focus", "new_procedures", None),
     ],
 }
-INDICATOR_DENOMINATOR = {
+INDICATOR_DENOMINATOR: dict[str, str | list[tuple[str, str, str | None]]] = {
     "under_one": "t02_age", "age_11_plus": "t02_age", "deaths": "t02_age",
     "on_register": "t02_age", "ethnicity_not_recorded": "t02_age",
-    "independent_author": "t14_author_status", "genogram": "t14_author_status",
-    "chronology": "t14_author_status", "procedures": "t18_recommendation_focus",
+    "independent_author": "t14_author_status", "procedures": "t18_recommendation_focus",
+    # Of the reviews answering the item: blank and not stated are left out.
+    **{
+        key: [("t16_chapter8_compliance", f"c8_{key}", answer)
+              for answer in ("yes", "no", "partly", "not_applicable")]
+        for key in ("genogram", "chronology")
+    },
 }  # fmt: skip
 
 
@@ -207,7 +209,9 @@ def test_indicators_are_the_study_tables_cells(access: Access, selection: Select
     assert indicators["children"]["value"] == tables["t02_age"]["n"]
     for key, cells in INDICATOR_CELLS.items():
         assert indicators[key]["numerator"] == sum(cell(*c) for c in cells), key
-        assert indicators[key]["denominator"] == tables[INDICATOR_DENOMINATOR[key]]["n"], key
+        base = INDICATOR_DENOMINATOR[key]
+        expected = tables[base]["n"] if isinstance(base, str) else sum(cell(*c) for c in base)
+        assert indicators[key]["denominator"] == expected, key
 
 
 def test_downloads_are_the_files_scr_tables_writes(
@@ -253,16 +257,17 @@ def test_published_figures_carry_the_2002_comparison() -> None:
 def test_benchmark_and_funnel(access: Access) -> None:
     board = access.boards().sort("reviews", descending=True)["board_code"][0]
     bench = access.benchmark(Selection(board=board))
-    assert set(bench["comparison"]) <= {"Similar", "Better", "Worse", "Higher", "Lower"}
+    assert set(bench["comparison"]) <= {"Similar", "Higher", "Lower", "Too few to compare"}
     assert (bench["ci_low"] <= bench["board_value"]).all()
     assert (bench["board_value"] <= bench["ci_high"]).all()
     funnel = access.funnel(Selection(board=board), "under_one")
     assert funnel["selected"].sum() == 1
     assert funnel.height == access.boards().height  # every board has children in some period
-    # A board outside the 95% funnel is one whose 95% interval excludes England's value.
+    # A board outside the 95% funnel is one whose exact 95% interval excludes England's value.
     chosen = bench.filter(pl.col("indicator") == "under_one").row(0, named=True)
     band = funnel.filter(pl.col("selected"))["band"][0]
     assert (band == "within 95% limits") == (chosen["comparison"] == "Similar")
+    assert (band == "too few to compare") == (chosen["comparison"] == "Too few to compare")
 
 
 def test_search_needs_every_word_and_takes_wildcards_literally(access: Access) -> None:

@@ -25,12 +25,11 @@ The parts, each on one screen:
 from __future__ import annotations
 
 from warehouse.access.benchmark import (
-    Z95,
-    Z998,
+    POOL_CHOICES,
     BenchmarkReads,
+    clopper_pearson,
     compare_with_england,
     funnel_limits,
-    wilson_interval,
 )
 from warehouse.access.catalog import SYNTHETIC_BOARD_PREFIXES
 from warehouse.access.definitions import (
@@ -75,6 +74,7 @@ __all__ = [
     "ENGLAND",
     "INDICATORS",
     "INDICATORS_BY_KEY",
+    "POOL_CHOICES",
     "PUBLIC",
     "QUALITY_FIELDS",
     "SHARE_INDICATORS",
@@ -82,8 +82,6 @@ __all__ = [
     "SYNTHETIC_BOARD_PREFIXES",
     "THEMES",
     "THEME_SHORT",
-    "Z95",
-    "Z998",
     "Access",
     "Denominator",
     "Indicator",
@@ -91,6 +89,7 @@ __all__ = [
     "OutOfScope",
     "Principal",
     "Selection",
+    "clopper_pearson",
     "compare_with_england",
     "comparison_2002_notes",
     "funnel_limits",
@@ -98,5 +97,4 @@ __all__ = [
     "tables_csv_bytes",
     "tables_json",
     "tables_xlsx_bytes",
-    "wilson_interval",
 ]

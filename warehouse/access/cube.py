@@ -58,6 +58,11 @@ def rest_column(indicator_key: str) -> str:
     return f"{indicator_key}__rest"
 
 
+def unanswered_column(denominator: str) -> str:
+    """The rows a denominator leaves out of the count it is part of (unanswered, not known)."""
+    return f"{denominator}__unanswered"
+
+
 def theme_column(theme: str, answer: str) -> str:
     return f"{theme}__{answer}"
 
@@ -81,6 +86,12 @@ def cube_tables() -> tuple[CubeTable, ...]:
             tables.append(CubeTable((numerator_column(ind),)))
     covered = {m for t in tables for m in t.measures}
     tables += [CubeTable((d,)) for d in DENOMINATORS if d not in covered]
+    # A denominator leaving out unanswered rows is part of a count that is shown too (all
+    # reviews): the difference, the unanswered count, is protected with them.
+    for d in DENOMINATORS.values():
+        if d.of is not None:
+            gap = unanswered_column(d.key)
+            tables.append(CubeTable((d.of, d.key, gap), ((d.of, (d.key, gap)),)))
     for theme, _ in THEMES:
         answers = tuple(theme_column(theme, a) for a in THEME_ANSWERS)
         tables.append(CubeTable(("children", *answers), (("children", answers),)))
@@ -119,7 +130,12 @@ def cube_values(wide: pl.DataFrame, regions: Sequence[str], periods: Sequence[st
                 rest_column(i.key)
             )
             for i in shares
-        )
+        ),
+        *(
+            (pl.col(d.of).fill_null(0) - pl.col(d.key).fill_null(0)).alias(unanswered_column(d.key))
+            for d in DENOMINATORS.values()
+            if d.of is not None
+        ),
     )
     values: dict[Cell, int] = {
         (m, r, p): 0 for m in measures for r in (*regions, ENGLAND) for p in (*periods, ALL_PERIODS)

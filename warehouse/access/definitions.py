@@ -20,7 +20,6 @@ import polars as pl
 from warehouse.access.selection import ENGLAND, selection_ctes
 
 Source = Literal["reviews", "children", "recommendations"]
-Polarity = Literal["higher", "lower", "none"]
 RegionBy = Literal["review", "board"]
 
 # How each source's rows join the selected reviews (``r``); numerator SQL reads their columns.
@@ -33,27 +32,67 @@ SOURCE_ROWS: dict[Source, str] = {
 
 @dataclass(frozen=True)
 class Denominator:
-    """What a share is of: an SQL aggregate over one source's rows of the selection."""
+    """What a share is of: an SQL aggregate over one source's rows of the selection.
+
+    ``text`` says in words what is counted. ``of`` is set when the denominator leaves out
+    rows of its source whose item is unanswered or not known (as the study's percentages
+    do): the count indicator of all those rows, so the unanswered share can be shown as its
+    own completeness figure instead of counting against the indicator.
+    """
 
     key: str
     source: Source
     sql: str
+    text: str
+    of: str | None = None  # a count indicator (reviews, children) the denominator is part of
+
+
+def _answered(item: str) -> str:
+    # Chapter 8 items: a blank (unanswered) or 'not_stated' (not known) answer is left out.
+    return f"count(*) FILTER (WHERE {item} IS NOT NULL AND {item} <> 'not_stated')"
 
 
 DENOMINATORS: dict[str, Denominator] = {
     d.key: d
     for d in (
-        Denominator("reviews", "reviews", "count(*)"),
-        Denominator("children", "children", "count(*)"),
-        Denominator("recommendations", "recommendations", "count(*)"),
-        Denominator("dated_reports", "reviews", "count(report_date)"),
-        Denominator("reviews_with_total", "reviews", "count(recommendations_total)"),
+        Denominator("reviews", "reviews", "count(*)", "all reviews in the selection"),
+        Denominator(
+            "children", "children", "count(*)",
+            "all children who are the subject of a review in the selection (those with the "
+            "item blank or not known included, as in the study's tables)",
+        ),
+        Denominator(
+            "recommendations", "recommendations", "count(*)",
+            "all overview-report recommendations of the reviews in the selection",
+        ),
+        Denominator(
+            "dated_reports", "reviews", "count(report_date)",
+            "reviews whose report is dated (undated reports left out)", of="reviews",
+        ),
+        Denominator(
+            "reviews_with_total", "reviews", "count(recommendations_total)",
+            "reviews with a known number of recommendations (blank totals left out)",
+            of="reviews",
+        ),
+        Denominator(
+            "genogram_answered", "reviews", _answered("c8_genogram"),
+            "reviews whose genogram item was answered (yes, partly, no or not applicable; "
+            "blank or not stated left out)", of="reviews",
+        ),
+        Denominator(
+            "chronology_answered", "reviews", _answered("c8_chronology"),
+            "reviews whose integrated-chronology item was answered (yes, partly, no or not "
+            "applicable; blank or not stated left out)", of="reviews",
+        ),
     )
-}
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Indicator:
+    """An indicator. No direction is better: these reviews are not a measure of a board's
+    performance, so a comparison says Higher, Similar or Lower, never Better or Worse."""
+
     key: str
     label: str
     kind: Literal["count", "share", "median", "mean"]
@@ -61,11 +100,30 @@ class Indicator:
     definition: str
     numerator: str  # SQL aggregate over the rows of the denominator's source
     denominator: str  # a key of DENOMINATORS
-    polarity: Polarity = "none"  # which direction is better
+    numerator_text: str = ""  # what the numerator counts, in words
 
     @property
     def source(self) -> Source:
         return DENOMINATORS[self.denominator].source
+
+    @property
+    def denominator_text(self) -> str:
+        return DENOMINATORS[self.denominator].text
+
+    @property
+    def completeness_of(self) -> str | None:
+        """The count indicator whose rows the denominator leaves some out of (unanswered or
+        not known), or None when it counts them all."""
+        return DENOMINATORS[self.denominator].of
+
+    @property
+    def counted(self) -> str:
+        """Numerator and denominator in one sentence, for definitions and help texts."""
+        if self.kind == "count":
+            return f"Counts {self.denominator_text}."
+        if self.kind == "share":
+            return f"Numerator: {self.numerator_text}. Denominator: {self.denominator_text}."
+        return f"Of {self.denominator_text}."
 
 
 # Completed calendar months from incident to report (a day earlier in the month than the
@@ -77,11 +135,19 @@ MONTHS_TO_REPORT = (
 
 
 def _share(
-    key: str, label: str, unit: str, definition: str, where: str, polarity: Polarity = "none"
+    key: str,
+    label: str,
+    of: str,
+    definition: str,
+    where: str,
+    counts: str,
+    unit: str | None = None,
 ) -> Indicator:
-    """A share: the rows of ``unit`` (a denominator) meeting ``where``, of all of them."""
+    """A share: the rows of the denominator ``of`` meeting ``where`` (``counts`` says which in
+    words), of all of them."""
     numerator = f"count(*) FILTER (WHERE {where})"
-    return Indicator(key, label, "share", unit, definition, numerator, unit, polarity)
+    unit = unit or of
+    return Indicator(key, label, "share", unit, definition, numerator, of, counts)
 
 
 INDICATORS: tuple[Indicator, ...] = (
@@ -96,32 +162,34 @@ INDICATORS: tuple[Indicator, ...] = (
     _share(
         "under_one", "Under one", "children",
         "Children aged under one (age_months 0-11) as a share of all children (study Table 2).",
-        "age_months BETWEEN 0 AND 11",
+        "age_months BETWEEN 0 AND 11", "children aged under one (age_months 0-11)",
     ),
     _share(
         "age_11_plus", "Aged 11 or over", "children",
         "Children aged 11 or over (age_months 132-215) as a share of all children.",
-        "age_months BETWEEN 132 AND 215",
+        "age_months BETWEEN 132 AND 215", "children aged 11 or over (age_months 132-215)",
     ),
     _share(
         "deaths", "Deaths", "children",
         "Children whose incident was a death (suicides are counted apart) (Table 7).",
-        "incident_type = 'death'",
+        "incident_type = 'death'", "children whose incident was a death (not suicide)",
     ),
     _share(
         "on_register", "On a register or plan", "children",
         "Children on a child protection register (later: plan) at the incident (Table 8).",
         "cp_register = 'on_register'",
+        "children on a child protection register or plan at the incident",
     ),
     _share(
         "ethnicity_not_recorded", "Ethnicity not recorded", "children",
         "Children whose ethnicity is coded not known/stated (Table 4).",
-        "ethnicity = 'not_stated'", polarity="lower",
+        "ethnicity = 'not_stated'", "children whose ethnicity is coded not known/stated",
     ),
     _share(
         "independent_author", "Independent author", "reviews",
         "Reviews whose overview report had an independent author (Table 14).",
-        "author_status = 'independent'", polarity="higher",
+        "author_status = 'independent'", "reviews whose overview report had an independent "
+        "author",
     ),
     Indicator(
         "median_months", "Median months to report", "median", "dated reports",
@@ -130,15 +198,19 @@ INDICATORS: tuple[Indicator, ...] = (
         f"median({MONTHS_TO_REPORT}) FILTER (WHERE report_date IS NOT NULL)", "dated_reports",
     ),
     _share(
-        "genogram", "Report has a genogram", "reviews",
-        "Reviews whose report contains a genogram (Chapter 8 item answered 'yes', Table 16).",
-        "c8_genogram = 'yes'", polarity="higher",
+        "genogram", "Report has a genogram", "genogram_answered",
+        "Reviews whose report contains a genogram (Chapter 8 item answered 'yes', Table 16), "
+        "of the reviews where the item was answered.",
+        "c8_genogram = 'yes'", "reviews whose report contains a genogram (answered yes)",
+        unit="reviews answering it",
     ),
     _share(
-        "chronology", "Integrated chronology", "reviews",
+        "chronology", "Integrated chronology", "chronology_answered",
         "Reviews whose report contains an integrated chronology of agency involvement "
-        "(answered 'yes', Table 16).",
-        "c8_chronology = 'yes'", polarity="higher",
+        "(answered 'yes', Table 16), of the reviews where the item was answered.",
+        "c8_chronology = 'yes'",
+        "reviews whose report contains an integrated chronology (answered yes)",
+        unit="reviews answering it",
     ),
     Indicator(
         "recs_per_review", "Recommendations per review", "mean", "reviews with a known total",
@@ -151,6 +223,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "Recommendations whose focus is existing procedures or the need for new procedures "
         "(Table 18).",
         "focus IN ('existing_procedures', 'new_procedures')",
+        "recommendations whose focus is existing or new procedures",
     ),
 )  # fmt: skip
 INDICATORS_BY_KEY = {i.key: i for i in INDICATORS}

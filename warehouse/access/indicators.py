@@ -104,14 +104,26 @@ class IndicatorReads(CatalogReads):
     @reads
     def headline(self, sel: Selection) -> pl.DataFrame:
         """The selection's indicators for its period (all periods pooled when None), with the
-        previous period's value beside (``previous``, null when none or hidden)."""
+        previous period's beside: ``previous`` (its value), ``previous_numerator``,
+        ``previous_denominator`` (null when there is none or it is hidden) and
+        ``previous_period`` (null when there is no previous period), so a change can be shown
+        with the counts it rests on."""
         current = self.indicators(sel)
         periods = self.periods()
         if sel.period is None or sel.period not in periods or periods.index(sel.period) == 0:
-            return current.with_columns(pl.lit(None, dtype=pl.Float64).alias("previous"))
+            return current.with_columns(
+                pl.lit(None, dtype=pl.Float64).alias("previous"),
+                pl.lit(None, dtype=pl.Float64).alias("previous_numerator"),
+                pl.lit(None, dtype=pl.Int64).alias("previous_denominator"),
+                pl.lit(None, dtype=pl.String).alias("previous_period"),
+            )
         previous_period = periods[periods.index(sel.period) - 1]
         prev = self.indicators(replace(sel, period=previous_period)).select(
-            "indicator", pl.col("value").alias("previous")
+            "indicator",
+            pl.col("value").alias("previous"),
+            pl.col("numerator").alias("previous_numerator"),
+            pl.col("denominator").alias("previous_denominator"),
+            pl.lit(previous_period).alias("previous_period"),
         )
         return current.join(prev, on="indicator", how="left")
 
