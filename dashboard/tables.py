@@ -7,12 +7,12 @@ blank that reads as zero or as missing)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import polars as pl
 
 from warehouse.disclosure import SYMBOL
+from warehouse.exports import band_label
 from warehouse.frame import frame
 from warehouse.numbers import percent_of_expr
 from warehouse.study_tables import TABLES_BY_ID
@@ -242,11 +242,3 @@ def unmatched_comparisons(table: dict[str, Any], published: pl.DataFrame) -> lis
         for row in pub.iter_rows(named=True)
         if row["row_code"] not in codes
     ]
-
-
-def band_label(code: str) -> str:
-    """A band code the 2002 report printed but the coding frame has no row for, read as
-    words: "41_60_and_over" is "41-60 and over", "0_30" is "0-30"."""
-    dashed = re.sub(r"(?<=\d)_(?=\d)", "-", code)
-    text = dashed.replace("_", " ")
-    return text[:1].upper() + text[1:]

@@ -9,10 +9,10 @@ from dashboard import state, tables, ui
 from warehouse.access import (
     comparison_2002_notes,
     published_tables,
-    tables_csv_bytes,
     tables_json,
     tables_xlsx_bytes,
 )
+from warehouse.access.tables import tables_ees_zip_bytes
 from warehouse.study_tables import TABLES, TABLES_BY_ID
 
 access = state.get_access()
@@ -38,12 +38,20 @@ with top[0]:
     )
 ui.download_button(
     top[1],
-    "CSV",
-    lambda: tables_csv_bytes(result),
-    file_name=f"{stem}.csv",
-    mime="text/csv",
+    "CSV + metadata",
+    lambda: tables_ees_zip_bytes(
+        result,
+        stem,
+        audience=access.principal.role,
+        board_name=access.describe(sel) if sel.board else None,
+    ),
+    file_name=f"{stem}.zip",
+    mime="application/zip",
     icon=":material/download:",
-    help="Tidy long CSV, as `scr tables --format csv` writes it.",
+    help="A zip of two CSV files in the style of the DfE's explore-education-statistics "
+    "tidy data: the tables with the published 2001-03 figures beside them and the "
+    "selection (period, region, board, audience) as columns, and a metadata file "
+    "describing each column.",
     width="stretch",
 )
 ui.download_button(

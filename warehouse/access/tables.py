@@ -105,6 +105,20 @@ def tables_xlsx_bytes(result: dict[str, Any]) -> bytes:
     return _via_file(result, write_tables_xlsx, ".xlsx")
 
 
+def tables_ees_zip_bytes(
+    result: dict[str, Any],
+    stem: str = "scr-tables",
+    *,
+    audience: str | None = None,
+    board_name: str | None = None,
+) -> bytes:
+    """The EES-style pair (tidy data CSV and its metadata CSV, with the published 2001-03
+    comparison and the selection) in one zip: ``warehouse.exports.tables_ees_zip_bytes``."""
+    from warehouse.exports import tables_ees_zip_bytes as ees_zip
+
+    return ees_zip(result, stem, audience=audience, board_name=board_name)
+
+
 def _via_file(result: dict[str, Any], writer: Callable[[Any, Any], Any], suffix: str) -> bytes:
     fd, name = tempfile.mkstemp(suffix=suffix)
     os.close(fd)
@@ -117,46 +131,12 @@ def _via_file(result: dict[str, Any], writer: Callable[[Any, Any], Any], suffix:
 
 def published_tables() -> pl.DataFrame:
     """The published 2001-03 figures (Appendix 2) in long form, one row per table, section,
-    row and (crosstab) column: published_n, published_count, published_percent, and the
-    2002 report's percentage (``comparison_2002``; for Table 16 a count) where printed."""
-    from warehouse.replication import published
-    from warehouse.study_tables import long_from_result
+    row and (crosstab) column: row_label, published_n, published_count, published_percent,
+    and the 2002 report's percentage (``comparison_2002``; for Table 16 a count) where
+    printed (``warehouse.exports.published_long``)."""
+    from warehouse.exports import published_long
 
-    pub = published()
-    long = long_from_result(pub, percent_key="percent_published").select(
-        "table_id",
-        "section",
-        "row_code",
-        pl.col("column_code").fill_null(""),
-        pl.col("n").alias("published_n"),
-        pl.col("count").alias("published_count"),
-        pl.col("percent").alias("published_percent"),
-    )
-    rows: list[tuple[str, str, str, int]] = []
-    for table_id, values in pub.get("comparison_2002", {}).items():
-        if not isinstance(values, dict):
-            continue
-        if table_id.endswith("_counts"):  # t16: counts per item and answer
-            for item, answers in values.items():
-                for answer, count in answers.items():
-                    rows.append((table_id.removesuffix("_counts"), item, answer, int(count)))
-        else:
-            for code, value in values.items():
-                if isinstance(value, int | float):
-                    rows.append((table_id, code, "", int(value)))
-    comparison = pl.DataFrame(
-        rows,
-        schema={
-            "table_id": pl.String(),
-            "row_code": pl.String(),
-            "column_code": pl.String(),
-            "comparison_2002": pl.Int64(),
-        },
-        orient="row",
-    )
-    return long.join(
-        comparison, on=["table_id", "row_code", "column_code"], how="full", coalesce=True
-    ).with_columns(pl.col("section").fill_null("rows"))
+    return published_long()
 
 
 def comparison_2002_notes() -> dict[str, str]:
