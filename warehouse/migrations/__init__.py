@@ -279,3 +279,21 @@ def upgrade(path: Path, *, dry_run: bool = False) -> UpgradeResult:
     finally:
         con.close()
     return UpgradeResult(path, version, latest(), applied, backup)
+
+
+def snapshot_problem(snapshot: Path) -> str | None:
+    """Why the published snapshot at ``snapshot`` cannot be read by this release (an older
+    or a newer schema version), in words; None when it can."""
+    from warehouse.db import WarehouseBusy
+
+    try:
+        con = connect(snapshot, read_only=True, wait_seconds=5)
+    except WarehouseBusy:
+        return None  # being replaced just now: the next read finds the new one
+    try:
+        require_current(con, what="the published snapshot")
+    except (SchemaOutdated, SchemaTooNew, SchemaUnknown) as problem:
+        return str(problem)
+    finally:
+        con.close()
+    return None
