@@ -53,14 +53,8 @@ def highlight(text: str, words: Sequence[str]) -> str:
     return "".join(pieces)
 
 
-def plural(count: int, singular: str, plural_form: str | None = None) -> str:
-    """ "1 recommendation", "12 recommendations" (thousands separated)."""
-    word = singular if count == 1 else (plural_form or singular + "s")
-    return f"{count:,} {word}"
-
-
 def matches_sentence(count: int, query: str) -> str:
     """ "12 recommendations match “training”" / "1 recommendation matches ...", the query
     escaped for Markdown."""
     verb = "matches" if count == 1 else "match"
-    return f"{plural(count, 'recommendation')} {verb} “{ui.plain(query)}”"
+    return f"{ui.plural(count, 'recommendation')} {verb} “{ui.plain(query)}”"

@@ -11,6 +11,7 @@ from typing import Any
 
 import polars as pl
 
+from dashboard import ui
 from warehouse.disclosure import SYMBOL
 from warehouse.exports import band_label
 from warehouse.frame import frame
@@ -18,6 +19,16 @@ from warehouse.numbers import percent_of_expr
 from warehouse.study_tables import TABLES_BY_ID
 
 MISSING = "Missing"
+# The study tables' units (their SQL's ``-- unit:``), singular: "n = 1 review".
+_SINGULAR = {"children": "child", "reviews": "review", "recommendations": "recommendation"}
+
+
+def n_text(table: dict[str, Any]) -> str:
+    """A table's base as people read it: "n = 45 children", "n = 1 review", "n = c reviews"
+    (hidden by disclosure control)."""
+    n, unit = table["n"], table["unit"]
+    count = n if isinstance(n, int) else None
+    return "n = " + ui.plural(count, _SINGULAR.get(unit, unit), unit)
 
 
 def _figures(out: pl.DataFrame, columns: list[str]) -> pl.DataFrame:

@@ -78,8 +78,8 @@ def test_the_number_of_matches_is_stated_in_good_english() -> None:
     assert search.matches_sentence(1, "training") == "1 recommendation matches “training”"
     assert search.matches_sentence(0, "x") == "0 recommendations match “x”"
     assert search.matches_sentence(1234, "a[b]") == "1,234 recommendations match “a\\[b\\]”"
-    assert search.plural(1, "match", "matches") == "1 match"
-    assert search.plural(2, "match", "matches") == "2 matches"
+    assert ui.plural(1, "match", "matches") == "1 match"
+    assert ui.plural(2, "match", "matches") == "2 matches"
 
 
 def test_words_searched_are_the_words_highlighted() -> None:

@@ -139,3 +139,10 @@ def test_an_empty_or_hidden_total(con: duckdb.DuckDBPyConnection, published: pl.
     shown = tables.simple_frame(_by_id(hidden)["t03_gender"], published)
     total = shown.filter(pl.col("Gender") == "Total").row(0, named=True)
     assert total["%"] in ("100", 100)  # the whole is 100% even where its count is hidden
+
+
+def test_the_base_is_plural_correct() -> None:
+    assert tables.n_text({"n": 1, "unit": "reviews"}) == "n = 1 review"
+    assert tables.n_text({"n": 45, "unit": "children"}) == "n = 45 children"
+    assert tables.n_text({"n": 1, "unit": "children"}) == "n = 1 child"
+    assert tables.n_text({"n": "c", "unit": "reviews"}) == "n = c reviews"

@@ -445,9 +445,11 @@ def _computed_cells(result: dict[str, Any]) -> pl.DataFrame:
     return pl.concat([long, simple_totals, grid_totals.select(long.columns)], how="vertical")
 
 
-def _published_cells() -> pl.DataFrame:
-    """The published figures with their Total line (simple tables) and Total column
-    (crosstabs): counts as printed, and the 2002 report's."""
+def published_cells() -> pl.DataFrame:
+    """The published figures (``published_long``) with a Total line per simple table and a
+    Total column per crosstab item (100%), and a percentage for every published count, half
+    up: as printed on simple tables (a printed dash for 0 is 0%), of the published n on
+    crosstabs (printed as counts); ``comparison_2002_percent`` the 2002 report's."""
     pub = published_long()
     simple = pub.filter((pl.col("column_code") == "") & pl.col("published_n").is_not_null())
     grid = pub.filter(pl.col("column_code") != "")
@@ -472,9 +474,36 @@ def _published_cells() -> pl.DataFrame:
         .then(pl.col("comparison_2002").sum())
         .alias("comparison_2002"),
     )
-    return pl.concat(
+    cells = pl.concat(
         [pub, simple_totals.select(pub.columns), grid_totals.select(pub.columns)],
         how="vertical_relaxed",
+    )
+    grid_cell = pl.col("column_code") != ""
+    total = (pl.col("section") == "total") | (pl.col("column_code") == _TOTAL_CODE)
+    of_n = percent_of_expr(pl.col("published_count"), pl.col("published_n"))
+    printed_total = (
+        pl.col("comparison_2002")
+        .filter(pl.col("column_code") != _TOTAL_CODE)
+        .sum()
+        .over("table_id", "row_code")
+    )
+    return cells.with_columns(
+        pl.when(pl.col("published_count").is_null())
+        .then(None)
+        .when(total)
+        .then(pl.lit(100))
+        .when(grid_cell)
+        .then(of_n)
+        .otherwise(pl.col("published_percent").fill_null(of_n))
+        .alias("published_percent"),
+        # The 2002 report: a percentage on simple tables; Table 16's printed counts, each as
+        # a percentage of the item's printed total.
+        pl.when(grid_cell & pl.col("comparison_2002").is_not_null())
+        .then(percent_of_expr(pl.col("comparison_2002"), printed_total))
+        .when(grid_cell)
+        .then(None)
+        .otherwise(pl.col("comparison_2002"))
+        .alias("comparison_2002_percent"),
     )
 
 
@@ -505,7 +534,7 @@ def tables_ees_frame(
         else t["title"]
         for t in result["tables"]
     }
-    published = _published_cells().filter(pl.col("table_id").is_in(list(tables)))
+    published = published_cells().filter(pl.col("table_id").is_in(list(tables)))
     # Response labels of every crosstab column, the published table's (Missing) included.
     response_labels = {
         f"{table_id}|{code}": label
@@ -532,7 +561,6 @@ def tables_ees_frame(
         published.rename({"row_label": "published_label"}), on=_KEYS, how="full", coalesce=True
     )
     grid = pl.col("column_code") != ""
-    total = (pl.col("section") == "total") | (pl.col("column_code") == _TOTAL_CODE)
     in_percent_table = pl.col("table_id").is_in(percent_tables)
     # A crosstab column that only the published table has (Missing) is 0 in this selection:
     # the grid shows Missing only when some answer is blank.
@@ -542,32 +570,6 @@ def tables_ees_frame(
         .otherwise(pl.col("count"))
     )
     base = pl.col("n").fill_null(pl.col("n").drop_nulls().first().over("table_id"))
-    published_percent = (
-        pl.when(pl.col("published_count").is_null())
-        .then(None)
-        .when(total)
-        .then(pl.lit(100))
-        .when(grid)
-        .then(percent_of_expr(pl.col("published_count"), pl.col("published_n")))
-        .otherwise(
-            pl.col("published_percent").fill_null(
-                percent_of_expr(pl.col("published_count"), pl.col("published_n"))
-            )
-        )
-    )
-    printed_total = (
-        pl.col("comparison_2002")
-        .filter(pl.col("column_code") != _TOTAL_CODE)
-        .sum()
-        .over("table_id", "row_code")
-    )
-    report_percent = (
-        pl.when(grid & pl.col("comparison_2002").is_not_null())
-        .then(percent_of_expr(pl.col("comparison_2002"), printed_total))
-        .when(grid)
-        .then(None)
-        .otherwise(pl.col("comparison_2002"))
-    )
 
     def text(expr: pl.Expr, missing: str) -> pl.Expr:
         return expr.cast(pl.String).fill_null(missing)
@@ -623,11 +625,11 @@ def tables_ees_frame(
         pl.when(pl.col("published_count").is_null())
         .then(pl.lit(NOT_AVAILABLE))
         .when(in_percent_table | grid)
-        .then(text(published_percent, NOT_APPLICABLE))
+        .then(text(pl.col("published_percent"), NOT_APPLICABLE))
         .otherwise(pl.lit(NOT_APPLICABLE))
         .alias("published_percent"),
         text(pl.col("published_n"), NOT_AVAILABLE).alias("published_base"),
-        text(report_percent, NOT_AVAILABLE).alias("report_2002_percent"),
+        text(pl.col("comparison_2002_percent"), NOT_AVAILABLE).alias("report_2002_percent"),
         pl.when(grid)
         .then(text(pl.col("comparison_2002"), NOT_AVAILABLE))
         .otherwise(pl.lit(NOT_AVAILABLE))

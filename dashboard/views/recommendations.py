@@ -57,8 +57,8 @@ with right:
     table = table.with_columns(
         (pl.col("recommendations") / total if total else pl.lit(None, pl.Float64)).alias("share")
     ).sort("recommendations", "focus_order", descending=[True, False], nulls_last=True)
-    how_many = f"{int(total):,}" if total is not None else ui.SYMBOL
-    st.subheader(f"{ui.plain(sel.period or 'All periods')}: {how_many} recommendations")
+    how_many = ui.plural(None if total is None else int(total), "recommendation")
+    st.subheader(f"{ui.plain(sel.period or 'All periods')}: {how_many}")
     shown, figures = ui.figure_columns(
         table.select("focus_label", "recommendations", "share", "suppressed"),
         {"recommendations": ("Number", "int", None), "share": ("%", "pct", None)},
@@ -122,7 +122,7 @@ with ui.unless_refused():
             # read layer, so it holds what this viewer may see and nothing more.
             ui.download_button(
                 st,
-                f"Download all {search.plural(matches, 'match', 'matches')} (CSV)",
+                f"Download all {ui.plural(matches, 'match', 'matches')} (CSV)",
                 lambda: recommendations_csv_bytes(
                     access.search_recommendations(sel, query, limit=None)
                 ),

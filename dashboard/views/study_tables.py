@@ -92,8 +92,7 @@ by_id = {t["id"]: t for t in result["tables"]}
 for meta in shown:
     table = by_id[meta.id]
     st.subheader(f"Table {meta.number}: {table['title']}")
-    n = table["n"]
-    st.caption(f"n = {n:,} {table['unit']}" if isinstance(n, int) else f"n = {n} {table['unit']}")
+    st.caption(tables.n_text(table))
     if table["n"] == 0:
         st.info(f"No {table['unit']} in this selection.")
         continue
