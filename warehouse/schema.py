@@ -8,6 +8,8 @@ Layers (jaffle_shop style):
 - ``*_history``: earlier versions of reviews replaced by a corrected resubmission.
 - ``submissions`` / ``submission_issues``: the ledger of every submission received.
 - ``schema_migrations``: the schema version, one row per migration applied.
+- ``published_national_series`` / ``published_submissions``: real published national figures
+  (not synthetic), each with its source and quote, and the files they came from.
 
 This is the live DDL: what the code expects. Warehouses are created and upgraded by the
 numbered migrations in ``warehouse/migrations/``; a test fails when the two differ, so a
@@ -70,6 +72,21 @@ def ddl_statements(cf: CodingFrame | None = None) -> list[str]:
             f"CREATE TABLE IF NOT EXISTS {sheet}_history ({cols}, submission_id VARCHAR NOT NULL, "
             "replaced_at TIMESTAMP NOT NULL, replaced_by VARCHAR NOT NULL)",
         ]
+    # Migration 3: real published national figures, apart from the coded data, and their
+    # own ledger (warehouse/published.py).
+    statements += [
+        "CREATE TABLE IF NOT EXISTS published_national_series (series VARCHAR NOT NULL, "
+        "period VARCHAR NOT NULL, measure VARCHAR NOT NULL, value DOUBLE NOT NULL, "
+        "unit VARCHAR NOT NULL, source_title VARCHAR NOT NULL, source_url VARCHAR NOT NULL, "
+        "quote VARCHAR NOT NULL, source_kind VARCHAR NOT NULL, quote_match VARCHAR NOT NULL, "
+        "used BOOLEAN NOT NULL, used_reason VARCHAR NOT NULL, origin VARCHAR NOT NULL, "
+        "submission_id VARCHAR NOT NULL, row_number INTEGER NOT NULL, "
+        "loaded_at TIMESTAMP NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS published_submissions (submission_id VARCHAR PRIMARY KEY, "
+        "sha256 VARCHAR NOT NULL, original_name VARCHAR NOT NULL, origin VARCHAR NOT NULL, "
+        "archive_path VARCHAR, received_at TIMESTAMP NOT NULL, submitted_by VARCHAR, "
+        "n_rows INTEGER NOT NULL, report VARCHAR)",
+    ]
     return statements
 
 
