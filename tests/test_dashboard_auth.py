@@ -159,7 +159,7 @@ def test_the_right_password_signs_in_and_the_view_is_audited(warehouse: Path) ->
     before = trail(warehouse, "view").height
     at = sign_in(fresh(period="2005-07"), user.name)
     assert not at.exception and not at.error
-    assert at.title[0].value == "National overview"
+    assert at.title[0].value == "England · 2005-07"  # the overview names the selection
     assert at.metric  # the data is there
     sidebar = [t.value for t in at.sidebar.text]
     assert f"Signed in as {user.name}" in sidebar
@@ -191,7 +191,7 @@ def test_a_reload_with_the_session_cookie_stays_signed_in(
     monkeypatch.setattr(auth, "browser_cookie", lambda: token)
     at = fresh(region="london")
     assert not at.exception and not at.error
-    assert at.title[0].value == "National overview"
+    assert at.title[0].value == "London · 2009-11"
     assert f"Signed in as {user.name}" in [t.value for t in at.sidebar.text]
     assert auth.principal_from_cookie(warehouse, token) == user
 
@@ -247,7 +247,7 @@ def test_the_public_view_and_back_to_the_form(warehouse: Path) -> None:
     at = fresh()
     button(at, "Continue without signing in").click().run()  # type: ignore[attr-defined]
     assert not at.exception and not at.error
-    assert at.title[0].value == "National overview"
+    assert at.title[0].value == "England · 2009-11"
     assert "Public view (not signed in)" in [t.value for t in at.sidebar.text]
     assert at.selectbox(key="board").options == ["All boards"]  # no board is named
     views = trail(warehouse, "view")

@@ -1,16 +1,24 @@
-"""National overview: headline indicators for the selection, with their trend by period."""
+"""Overview: headline indicators for the selection, with their trend by period. The title
+names the selection (England, a region or a board, and the period)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, state, ui
+from dashboard import state, ui
 from warehouse.access import INDICATORS, INDICATORS_BY_KEY
+from warehouse.numbers import percent_of, points_text, round_half_up
+from warehouse.stats import MIN_CASES_FOR_CHANGE
 
 access = state.get_access()
 sel = state.selection()
-ui.page_header("National overview", access, sel, "headline indicators and their trends")
+# The title is the selection: "England · 2009-11", "Synthetic Board 001 (SYN001) · 2009-11".
+name = ui.plain(access.describe(sel)) + (f" ({ui.plain(sel.board)})" if sel.board else "")
+st.title(f"{name} · {sel.period or 'all periods'}")
+st.caption("Overview: headline indicators and their trends")
 
 headline = access.headline(sel)
 trends = access.trends(sel)
@@ -21,13 +29,54 @@ if headline.is_empty() or headline.filter(pl.col("indicator") == "reviews")["val
 
 own = trends.filter(pl.col("series_order") == 0)
 values = {row["indicator"]: row for row in headline.iter_rows(named=True)}
-previous_note = "change since the previous period" if sel.period else "all periods pooled"
+previous_period = headline["previous_period"].drop_nulls().first()
+
+
+def counts_text(k: Any, n: Any, unit: str) -> str:
+    """k of n as counted, with its percent (half up): '5 of 8 children (63%)'."""
+    if k is None or n is None:
+        return "hidden"
+    return f"{k:.0f} of {n:,} {unit} ({percent_of(int(k), int(n))}%)" if n else f"no {unit}"
+
+
+def change(key: str, row: dict[str, Any]) -> tuple[str | None, str]:
+    """The change since the previous period for a tile, and its arrow. A share's change is in
+    points only when both periods have enough cases; otherwise the previous period's count
+    stands in for it (a 50-point swing on 5 reviews says nothing)."""
+    if row["previous_period"] is None or row["value"] is None or row["previous"] is None:
+        return None, "auto"
+    kind = INDICATORS_BY_KEY[key].kind
+    if kind == "count":
+        return f"{int(row['value'] - row['previous']):+,d}", "auto"
+    n_now, n_then = row["denominator"], row["previous_denominator"]
+    enough = n_now is not None and n_then is not None
+    enough = enough and min(n_now, n_then) >= MIN_CASES_FOR_CHANGE
+    if kind == "share":
+        if enough:
+            return points_text(row["value"] - row["previous"]), "auto"
+        if row["previous_numerator"] is None or not n_then:
+            return None, "auto"
+        now = f"{row['numerator']:.0f} of {n_now}" if row["numerator"] is not None else ""
+        return f"{now} (was {row['previous_numerator']:.0f} of {n_then})".strip(), "off"
+    if enough:  # a median or mean
+        return f"{round_half_up(row['value'] - row['previous'], 1):+.1f}", "auto"
+    return None, "auto"
+
 
 st.subheader("Headline figures")
+if sel.period is None:
+    previous_note = "All periods are pooled, so no change is shown."
+elif previous_period is None:
+    previous_note = "There is no earlier period to compare with."
+else:
+    previous_note = (
+        f"Under each figure, the change since {previous_period}: in percentage points only "
+        f"where both periods have at least {MIN_CASES_FOR_CHANGE} cases; otherwise the "
+        f"counts now and in {previous_period} (k of n, was k of n), or nothing."
+    )
 st.caption(
-    f"For {ui.plain(sel.period or 'all periods together')}; the small line is the trend "
-    f"across periods and the arrow the {previous_note}. Hover over a figure's (?) for its "
-    "definition."
+    f"For {sel.period or 'all periods together'}; the small line is the trend across "
+    f"periods. {previous_note} Hover over a figure's (?) for what it counts."
 )
 # Grouped as people ask: who the children were, how the reviews were done, what they asked.
 GROUPS = (
@@ -55,18 +104,29 @@ for group, keys in GROUPS:
         if hidden:
             detail = f" ({ui.SYMBOL}: hidden, see the note below)"
         elif ind.kind == "share":
-            detail = f" ({row['numerator']:.0f} of {row['denominator']} {ind.unit})"
+            detail = f" Now: {counts_text(row['numerator'], row['denominator'], ind.unit)}."
+            if row["previous_period"]:
+                then = counts_text(row["previous_numerator"], row["previous_denominator"], ind.unit)
+                detail += f" {row['previous_period']}: {then}."
         elif ind.kind in ("median", "mean"):
             detail = f" (of {row['denominator']} {ind.unit})"
+        whole = ind.completeness_of and values[ind.completeness_of]
+        if whole and whole["value"] is not None and row["denominator"] is not None:
+            # The unanswered are left out of the denominator and counted here instead.
+            total = int(whole["value"])
+            unanswered = counts_text(total - int(row["denominator"]), total, "reviews")
+            detail += f" Left out as unanswered or not known: {unanswered}."
         value = ui.fmt_indicator(key, row["value"], bool(row["suppressed"]))
         if ind.kind == "median":  # the unit is in the label; keep the tile's number short
             value = value.replace(" months", "")
+        delta, arrow = change(key, row)
         column.metric(
             ui.SHORT_LABELS[key],
             value,
-            delta=ui.delta_text(key, row["value"], row["previous"]),
+            delta=delta,
             delta_color="off",
-            help=f"**{ind.label}.** {ind.definition}{detail}",
+            delta_arrow=arrow,
+            help=f"**{ind.label}.** {ind.definition} {ind.counted}{detail}",
             border=True,
             chart_data=spark if len(spark) > 1 else None,
             chart_type="line",
@@ -77,16 +137,16 @@ st.subheader("Trends by period")
 comparators = trends["series"].unique(maintain_order=True).to_list()
 if len(comparators) > 1:
     st.caption(
-        f"{' vs '.join(ui.plain(c) for c in comparators)}. Shares are percentages of all "
-        "children, reviews or recommendations in each period, as defined above."
+        f"{' vs '.join(ui.plain(c) for c in comparators)}. Each share is a percentage of its "
+        "own denominator in each period (see the definitions below)."
     )
 else:
     st.caption(
-        "Shares are percentages of all children, reviews or recommendations in each "
-        "period, as defined in the headline figures."
+        "Each share is a percentage of its own denominator in each period (see the "
+        "definitions below)."
     )
 plot = ui.trend_frame(trends, [ind.key for ind in INDICATORS])
-st.altair_chart(charts.trend_grid(plot, columns=4, width=200), width="stretch")
+ui.trend_grid(plot)  # panels that wrap to the window's width
 ui.disclosure_note(access, plot)
 if "2001-03" in set(plot["period"]):
     st.caption(
@@ -103,4 +163,6 @@ with st.expander("The figures as a table"):
     )
     ui.table(table)
     ui.disclosure_note(access, plot.filter(pl.col("series_order") == 0))
-    st.caption("Definitions: " + " ".join(f"**{i.label}**: {i.definition}" for i in INDICATORS))
+with st.expander("What each figure counts"):
+    for ind in INDICATORS:
+        st.markdown(f"**{ind.label}**: {ind.definition} {ind.counted}")

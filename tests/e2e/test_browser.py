@@ -28,7 +28,8 @@ from warehouse.access import Access
 
 # path, heading, [(data-testid, at least), ...], text that must show
 PAGES = [
-    ("/", "National overview", [("stMetric", 13), ("stVegaLiteChart", 1)], "Headline figures"),
+    # The title names the selection (the sample's latest period is 2009-11).
+    ("/", "England · 2009-11", [("stMetric", 13), ("stVegaLiteChart", 1)], "Headline figures"),
     ("/study-tables", "Study tables", [("stDataFrame", 20), ("stDownloadButton", 3)], "Table 20:"),
     (
         "/region?region=london",
@@ -38,7 +39,7 @@ PAGES = [
     ),
     (
         "/benchmark?period=all&board={board}",
-        "Board benchmark",
+        "{name} ({board}) · all periods",
         [("stDataFrame", 1), ("stVegaLiteChart", 2)],
         "not a measure of a board's performance",
     ),
@@ -83,10 +84,13 @@ def busiest_board(sample_warehouse: Path) -> str:
 
 
 def test_every_page_renders_in_chromium(
-    server: str, page: Page, busiest_board: str, artifacts: Path
+    server: str, page: Page, busiest_board: str, sample_warehouse: Path, artifacts: Path
 ) -> None:
+    boards = Access(sample_warehouse).boards()
+    name = boards.filter(pl.col("board_code") == busiest_board)["board_name"][0]
     for path, heading, elements, text in PAGES:
-        open_page(page, server + path.format(board=busiest_board), heading)
+        title = heading.format(board=busiest_board, name=name)
+        open_page(page, server + path.format(board=busiest_board), title)
         for testid, count in elements:
             assert_at_least(page, testid, count)
         expect(page.locator(MAIN)).to_contain_text(text)
@@ -100,15 +104,13 @@ def test_every_page_renders_in_chromium(
 def test_a_filter_change_updates_the_view_and_the_link(
     server: str, page: Page, artifacts: Path
 ) -> None:
-    open_page(page, server + "/", "National overview")
+    open_page(page, server + "/", "England · 2009-11")
     assert_at_least(page, "stMetric", 13)
     before = page.locator(f'{MAIN} [data-testid="stMetricValue"]').all_inner_texts()
     choose(page, "Region", "London")
     page.wait_for_url("**region=london**")
     wait_idle(page)
-    expect(page.locator(f'{MAIN} [data-testid="stCaptionContainer"]').first).to_contain_text(
-        "London"
-    )
+    expect(page.locator(f"{MAIN} h1").first).to_have_text("London · 2009-11")
     assert page.locator(f'{MAIN} [data-testid="stMetricValue"]').all_inner_texts() != before
     assert_no_error(page)
     shot(page, artifacts, "filter-london-overview")
@@ -132,7 +134,11 @@ def test_a_shared_link_opens_the_same_view(
         .boards()
         .filter(pl.col("board_code") == busiest_board)["board_name"][0]
     )
-    open_page(page, f"{server}/benchmark?period=all&board={busiest_board}", "Board benchmark")
+    open_page(
+        page,
+        f"{server}/benchmark?period=all&board={busiest_board}",
+        f"{name} ({busiest_board}) · all periods",
+    )
     expect(page.get_by_role("combobox", name="Period")).to_have_value("All periods")
     expect(page.get_by_role("combobox", name="Board")).to_have_value(f"{name} ({busiest_board})")
     expect(page.locator(f"{MAIN} h3").first).to_contain_text(name)

@@ -14,7 +14,7 @@ from e2e.pages import MAIN, assert_no_error, open_page, shot, sign_in
 from pipelines.samples import sample_paths
 
 TARGETS = [
-    ("/", "National overview"),
+    ("/", "England · 2009-11"),
     ("/data-quality", "Data quality"),
     ("/study-tables?table=t02_age", "Study tables"),
 ]
