@@ -25,8 +25,8 @@ here is exact, from the binomial distribution (scipy.stats):
 - :func:`compare`: Higher, Similar or Lower than England by the 95% funnel (equivalently: the
   board's exact 95% interval excludes England's value), or "Too few to compare" below
   :data:`MIN_CASES` cases, or where no count from 0 to n could fall outside the 95% limits
-  (the comparison could then never find a difference). Never Better or Worse: these reviews
-  are not a measure of a board's performance.
+  (the comparison could then never find a difference). Only these words, none of merit:
+  these reviews are not a measure of a board's performance.
 """
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ DENOMINATORS: dict[str, Denominator] = {
 @dataclass(frozen=True)
 class Indicator:
     """An indicator. No direction is better: these reviews are not a measure of a board's
-    performance, so a comparison says Higher, Similar or Lower, never Better or Worse."""
+    performance, so a comparison says only Higher, Similar or Lower."""
 
     key: str
     label: str
