@@ -37,13 +37,25 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
+DEFAULT_PATH = "overview"
 PAGES = [
+    # The default page is served at "/" (Streamlit gives it the empty path whatever its
+    # url_path; this one only keeps its script hash apart from the alias below).
     st.Page(
         "views/overview.py",
         title="National overview",
-        url_path="overview",
+        url_path="home",
         icon=":material/insights:",
         default=True,
+    ),
+    # "/overview" (what the audit trail calls the page, and what people type) opens it too,
+    # instead of Streamlit's "Page not found".
+    st.Page(
+        "views/overview.py",
+        title="National overview",
+        url_path=DEFAULT_PATH,
+        icon=":material/insights:",
+        visibility="hidden",
     ),
     st.Page(
         "views/study_tables.py",
@@ -72,7 +84,6 @@ PAGES = [
         icon=":material/fact_check:",
     ),
 ]
-DEFAULT_PATH = "overview"
 _LAST_VIEW_KEY = "_scr_last_view"
 
 GENERIC_FAILURE = (
@@ -150,6 +161,9 @@ def main() -> None:
         state.sidebar_filters(access, page_path)
         ui.snapshot_caption(access)
         ui.synthetic_banner(access)
+    # A shared link naming what is not in the data says so, and what is shown instead.
+    for note in state.link_notes():
+        st.warning(note, icon=":material/link_off:")
     try:
         page.run()
     except OutOfScope as refusal:

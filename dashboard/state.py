@@ -34,6 +34,8 @@ PAGE_DEFAULTS: dict[str, str] = {
     "compare": "",  # Board benchmark: no second board
 }
 _SELECTION_KEY = "_scr_selection"
+# What a shared link asked for that could not be shown, and the selection shown instead.
+_LINK_NOTES_KEY = "_scr_link_notes"
 
 
 @st.cache_data(show_spinner=False, max_entries=2000)
@@ -208,6 +210,67 @@ def _set_param(key: str, value: str, default: str | None) -> None:
         st.query_params[key] = value
 
 
+def _shown(value: str, limit: int = 40) -> str:
+    """A value from a link as a message quotes it: short, and Markdown-safe (``ui.plain``)."""
+    from dashboard.ui import plain
+
+    text = value if len(value) <= limit else value[: limit - 3] + "..."
+    return plain(text)
+
+
+def _link_notes(access: CachedAccess, periods: list[str], regions: Any, boards: Any) -> list[str]:
+    """What the link asks for that cannot be shown, each with what is shown instead: an
+    unknown period, a region with no reviews (or no region code), an unknown board, or a
+    board with no review in the link's region. Read before the widgets are seeded, from the
+    URL only (never on later runs). Values outside the principal's scope never get here:
+    they are refused (OutOfScope) without being named."""
+    notes: list[str] = []
+    wanted = {k: st.query_params.get(k) for k in GLOBAL_KEYS if k not in st.session_state}
+    period, region, board = (wanted.get(k) for k in GLOBAL_KEYS)
+    if period not in (None, ALL) and period not in periods:
+        instead = f"the latest period, {periods[-1]}" if periods else "all periods"
+        notes.append(
+            f"This link asks for period {_shown(period)}, which has no reviews "
+            f"(periods: {', '.join(periods) or 'none'}): showing {instead} instead."
+        )
+    region_labels = dict(zip(regions["region"], regions["label"], strict=True))
+    if region not in (None, ALL) and region not in region_labels:
+        notes.append(
+            f"This link asks for region {_shown(region)}, which has no reviews or is not a "
+            f"region code: showing {access.comparator_label} (all regions) instead."
+        )
+        region = ALL
+    if board not in (None, ALL):
+        names = dict(zip(boards["board_code"], boards["board_name"], strict=True))
+        region_of = dict(zip(boards["board_code"], boards["region"], strict=True))
+        if board not in names:
+            notes.append(
+                f"This link asks for board {_shown(board)}, which is not in the data: "
+                "showing all boards instead."
+            )
+        elif region not in (None, ALL) and region_of.get(board) != region:
+            home = region_labels.get(region_of.get(board), "no stated region")
+            notes.append(
+                f"This link asks for board {_shown(board)} ({_shown(names[board])}) in "
+                f"{region_labels[region]}, but the board is in {home}: showing all boards in "
+                f"{region_labels[region]} instead."
+            )
+    return notes
+
+
+def link_notes() -> list[str]:
+    """The notes on this session's shared link, while the selection is still the one shown
+    in its place (they go once the visitor chooses something else)."""
+    kept = st.session_state.get(_LINK_NOTES_KEY)
+    if not kept:
+        return []
+    notes, shown = kept
+    if shown != selection():
+        del st.session_state[_LINK_NOTES_KEY]
+        return []
+    return list(notes)
+
+
 def _reset_board_if_elsewhere(region_of: dict[str, str]) -> None:
     board, region = st.session_state.get("board", ALL), st.session_state.get("region", ALL)
     if board != ALL and region != ALL and region_of.get(board) != region:
@@ -231,6 +294,7 @@ def resolve_selection(access: CachedAccess) -> Selection:
     periods = access.periods()
     regions = access.regions()
     boards = access.boards()
+    notes = _link_notes(access, periods, regions, boards)
     _seed("period", [*reversed(periods), ALL], periods[-1] if periods else ALL)
     region_options = [ALL, *regions["region"].to_list()]
     _seed("region", region_options, ALL, refuse=_refuse_out_of_scope(access, "region"))
@@ -247,6 +311,8 @@ def resolve_selection(access: CachedAccess) -> Selection:
         None if board == ALL else board,
     )
     st.session_state[_SELECTION_KEY] = selection
+    if notes:
+        st.session_state[_LINK_NOTES_KEY] = (notes, selection)
     return selection
 
 
