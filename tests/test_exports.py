@@ -78,23 +78,37 @@ def test_xlsx_has_one_formatted_sheet_per_table(tmp_path: Path, result: dict[str
     assert sheet["A1"].value == "Table 3: Gender of the children"
     assert sheet["A1"].font.bold
     assert "period: 2001-03" in sheet["A2"].value
-    assert [c.value for c in sheet[4]] == ["Gender", "Number (n=45)", "Percentage"]
+    assert "audience: Full figures" in sheet["A2"].value
+    assert [c.value for c in sheet[4]] == [
+        "Gender",
+        "Number (n=45)",
+        "Percentage",
+        "Published 2001-03 (n=45)",
+        "Published percentage",
+        "2002 report percentage",
+    ]
     assert all(c.font.bold for c in sheet[4])
-    assert [c.value for c in sheet[5]] == ["Male", 28, 62]
+    assert [c.value for c in sheet[5]] == ["Male", 28, 62, 28, 62, 50]
     assert sheet["C5"].number_format == '0"%"'
-    assert [c.value for c in sheet[8]][:2] == ["Total", 45]
+    # Total lines are 100%, here and as published; a published 0 is 0 and 0%.
+    assert [c.value for c in sheet[8]][:5] == ["Total", 45, 100, 45, 100]
+    assert [c.value for c in sheet[7]][:5] == ["Not known", 0, 0, 0, 0]
     assert sheet.column_dimensions["A"].width > 10
 
     rows = _sheet_rows(path, "t02_age")
-    assert ("11 and over", 9, 20) in rows
-    assert ("Total", 45, None) in rows
+    assert ("11 and over", 9, 20, 9, 20, 15) in rows
+    assert ("Total", 45, 100, 45, 100, None) in rows
 
     t07 = _sheet_rows(path, "t07_incident_type")
-    assert ("Serious injury", 10, 22) in t07  # computed round half up, not the printed 23
+    # computed round half up (22), beside the printed 23
+    assert ("Serious injury", 10, 22, 10, 23, 20) in t07
+
+    t17 = _sheet_rows(path, "t17_recommendations_total")
+    assert t17[-1][0] == "2002 report also printed: 41-60 and over: 10%"
 
     t18 = _sheet_rows(path, "t18_recommendation_focus")
-    assert t18[3] == ("Focus of recommendations", "Number (n=634)")
-    assert t18[4] == ("Existing procedures (review, reinforce or revise)", 104)
+    assert t18[3] == ("Focus of recommendations", "Number (n=634)", "Published 2001-03 (n=634)")
+    assert t18[4] == ("Existing procedures (review, reinforce or revise)", 104, 104)
 
 
 def test_xlsx_crosstab_grid(tmp_path: Path, result: dict[str, Any]) -> None:
@@ -105,10 +119,22 @@ def test_xlsx_crosstab_grid(tmp_path: Path, result: dict[str, Any]) -> None:
         "Action plans", "Yes", "No", "Partly", "Not clear from report", "Missing", "Total",
     )  # fmt: skip
     assert t20[5] == ("Single action plan for all agencies", 23, 5, 2, 4, 6, 40)
-    assert t20[-1][0] == "n = 40 reviews"
+    assert t20[10][0] == "n = 40 reviews"
+    # Under the grid, the published one: count (percentage of the published n), half up.
+    assert t20[12][0] == "Published 2001-03 (England, n = 40 reviews): number (percentage)"
+    assert t20[13] == t20[3]
+    assert t20[15] == (
+        "Single action plan for all agencies",
+        "23 (58%)", "5 (13%)", "2 (5%)", "4 (10%)", "6 (15%)", "40 (100%)",
+    )  # fmt: skip
     t16 = _sheet_rows(path, "t16_chapter8_compliance")
-    assert t16[3][1:] == ("Yes", "No", "Partly", "Not applicable", "Not stated", "Total")
-    assert len(t16) == 4 + 17 + 1
+    assert t16[3][1:7] == ("Yes", "No", "Partly", "Not applicable", "Not stated", "Total")
+    assert len(t16) == 4 + 17 + 1 + 1 + 2 + 17
+    genogram = next(r for r in t16[24:] if r[0].startswith("Genogram"))
+    assert genogram[1:] == (
+        "28 (70%)", "8 (20%)", "4 (10%)", "0 (0%)", "0 (0%)", "40 (100%)",
+        "12 (30%)", "6 (15%)", "22 (55%)",
+    )  # fmt: skip
 
 
 def test_exports_of_an_empty_selection(tmp_path: Path) -> None:
@@ -118,7 +144,8 @@ def test_exports_of_an_empty_selection(tmp_path: Path) -> None:
     xlsx = write_tables_xlsx(empty, tmp_path / "empty.xlsx")
     assert openpyxl.load_workbook(xlsx).sheetnames == [t.id for t in TABLES]
     t03 = _sheet_rows(xlsx, "t03_gender")
-    assert t03[4] == ("Male", 0, "–")  # no base: no percentage
+    assert t03[4][:3] == ("Male", 0, "–")  # no base: no percentage
+    assert [r for r in t03 if r[0] == "Total"][0][:3] == ("Total", 0, "–")
     assert "region: london" in t03[1][0]
     csv = pl.read_csv(write_tables_csv(empty, tmp_path / "empty.csv"))
     assert csv["region"].unique().to_list() == ["london"]

@@ -99,9 +99,10 @@ def write_tables_csv(result: dict[str, Any], path: str | os.PathLike[str]) -> Pa
     return out
 
 
-def _filters_line(result: dict[str, Any], unit: str) -> str:
+def _filters_line(result: dict[str, Any], unit: str, audience: str | None = None) -> str:
     filters = result["filters"]
     parts = [f"{k}: {filters.get(k) or 'all'}" for k in FILTER_KEYS]
+    parts.append(f"audience: {_audience_text(result, audience)}")
     return (
         f"Selection: {', '.join(parts)}; unit: {unit}; "
         f"coding frame v{result.get('coding_frame_version', '?')}"
@@ -140,6 +141,8 @@ class _Formats:
         self.total_label = book.add_format({"bold": True, "top": 1})
         self.total_count = book.add_format({"bold": True, "top": 1, "num_format": "0"})
         self.total_blank = book.add_format({"top": 1})
+        self.total_percent = book.add_format({"bold": True, "top": 1, "num_format": '0"%"'})
+        self.total_dash = book.add_format({"bold": True, "top": 1, "align": "right"})
 
 
 def _write_text(sheet: Any, row: int, col: int, text: str, fmt: Any = None) -> None:
@@ -163,38 +166,110 @@ def _label_width(labels: list[str], header: str) -> int:
     return min(max([len(header), *(len(x) for x in labels)]) + 2, 70)
 
 
+def _published_for(published: pl.DataFrame | None, table_id: str) -> pl.DataFrame:
+    if published is None:
+        return pl.DataFrame()
+    return published.filter(pl.col("table_id") == table_id)
+
+
 def _write_simple(
-    sheet: Any, table: dict[str, Any], header: str, with_percent: bool, f: _Formats, top: int
+    sheet: Any,
+    table: dict[str, Any],
+    header: str,
+    with_percent: bool,
+    f: _Formats,
+    top: int,
+    published: pl.DataFrame | None = None,
 ) -> int:
+    """The table's rows, its Total (100%) and summaries; beside them the published 2001-03
+    number and percentage and the 2002 report's percentage, where printed."""
+    pub = _published_for(published, table["id"])
+    pub = pub.filter(pl.col("column_code") == "") if pub.height else pub
+    by_row = {(r["section"], r["row_code"]): r for r in pub.iter_rows(named=True)}
+    pub_total = by_row.get(("total", _TOTAL_CODE), {})
+    with_2002 = bool(pub.height) and pub["comparison_2002"].is_not_null().any()
     headers = [header, f"Number (n={table['n']})"] + (["Percentage"] if with_percent else [])
+    if pub.height:
+        headers += [f"Published 2001-03 (n={pub_total.get('published_n')})"]
+        headers += ["Published percentage"] if with_percent else []
+        headers += ["2002 report percentage"] if with_2002 else []
     _write_text(sheet, top, 0, headers[0], f.header)
     for c, text in enumerate(headers[1:], start=1):
         _write_text(sheet, top, c, text, f.header_num)
+
+    def published_cells(r: int, col: int, row: dict[str, Any], fmt_count: Any) -> None:
+        if not pub.height:
+            return
+        _write_number(sheet, r, col, row.get("published_count"), fmt_count, f.dash)
+        col += 1
+        if with_percent:
+            _write_number(sheet, r, col, row.get("published_percent"), f.percent, f.dash)
+            col += 1
+        if with_2002:
+            _write_number(sheet, r, col, row.get("comparison_2002"), f.percent, f.dash)
+
+    first_published = 3 if with_percent else 2
     r = top + 1
     for row in table["rows"]:
         _write_text(sheet, r, 0, row["label"], f.label)
         _write_number(sheet, r, 1, row["count"], f.count, f.dash)
         if with_percent:
             _write_number(sheet, r, 2, row.get("percent"), f.percent, f.dash)
+        published_cells(r, first_published, by_row.get(("rows", row["code"]), {}), f.count)
         r += 1
     _write_text(sheet, r, 0, "Total", f.total_label)
     _write_number(sheet, r, 1, table["n"], f.total_count, f.total_count)
     if with_percent:
-        sheet.write_blank(r, 2, None, f.total_blank)
+        # The whole is 100% of n (a hidden n too); no percentage without a base.
+        whole = table["n"] == SYMBOL or (isinstance(table["n"], int) and table["n"] > 0)
+        _write_number(sheet, r, 2, 100 if whole else None, f.total_percent, f.total_dash)
+    if pub.height:
+        row = {**pub_total, "comparison_2002": None}
+        published_cells(r, first_published, row, f.total_count)
+        if with_2002:
+            sheet.write_blank(r, len(headers) - 1, None, f.total_blank)
     r += 1
     for row in table.get("summaries", []):  # e.g. "11 and over", printed under the total
         _write_text(sheet, r, 0, row["label"], f.label)
         _write_number(sheet, r, 1, row["count"], f.count, f.dash)
         if with_percent:
             _write_number(sheet, r, 2, row.get("percent"), f.percent, f.dash)
+        published_cells(r, first_published, by_row.get(("summaries", row["code"]), {}), f.count)
         r += 1
+    if with_2002:
+        # 2002 bands that are no row of the study's table ("41-60 and over"), in words.
+        codes = {row["code"] for row in table["rows"] + table.get("summaries", [])}
+        extra = pub.filter(
+            pl.col("comparison_2002").is_not_null()
+            & ~pl.col("row_code").is_in([*codes, _TOTAL_CODE])
+        )
+        if extra.height:
+            bands = "; ".join(
+                f"{band_label(code)}: {value}%"
+                for code, value in zip(extra["row_code"], extra["comparison_2002"], strict=True)
+            )
+            _write_text(sheet, r, 0, f"2002 report also printed: {bands}", f.note)
+            r += 1
     labels = [row["label"] for row in table["rows"] + table.get("summaries", [])]
     sheet.set_column(0, 0, _label_width(labels, header))
     sheet.set_column(1, len(headers) - 1, 14)
     return r
 
 
-def _write_crosstab(sheet: Any, table: dict[str, Any], header: str, f: _Formats, top: int) -> int:
+def _unit_text(n: Any, unit: str) -> str:
+    """ "40 reviews", "1 review", "c reviews"."""
+    singular = {"children": "child", "reviews": "review", "recommendations": "recommendation"}
+    return f"{n} {singular.get(unit, unit) if n == 1 else unit}"
+
+
+def _write_crosstab(
+    sheet: Any,
+    table: dict[str, Any],
+    header: str,
+    f: _Formats,
+    top: int,
+    published: pl.DataFrame | None = None,
+) -> int:
     columns: list[str] = table["columns"]
     labels = _column_labels(table)
     _write_text(sheet, top, 0, header, f.header)
@@ -216,19 +291,71 @@ def _write_crosstab(sheet: Any, table: dict[str, Any], header: str, f: _Formats,
             known = [v for v in counts if v is not None]
             sheet.write_number(r, total_col, sum(known), f.total_count)
         r += 1
-    _write_text(sheet, r, 0, f"n = {table['n']} {table['unit']}", f.total_label)
+    _write_text(sheet, r, 0, f"n = {_unit_text(table['n'], table['unit'])}", f.total_label)
     for c in range(1, total_col + 1):
         sheet.write_blank(r, c, None, f.total_blank)
     sheet.set_column(0, 0, _label_width([row["label"] for row in table["rows"]], header))
     for c, code in enumerate(columns, start=1):
         sheet.set_column(c, c, max(len(labels[code]) + 2, 10))
     sheet.set_column(total_col, total_col, 10)
-    return r + 1
+    r += 1
+    pub = _published_for(published, table["id"])
+    pub = pub.filter(pl.col("column_code") != "") if pub.height else pub
+    if pub.height:
+        r = _write_published_grid(sheet, table, header, pub, f, r + 1)
+    return r
 
 
-def write_tables_xlsx(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:
-    """One formatted sheet per table, laid out like the study's Appendix 2."""
+def _write_published_grid(
+    sheet: Any, table: dict[str, Any], header: str, pub: pl.DataFrame, f: _Formats, top: int
+) -> int:
+    """The published 2001-03 grid under a crosstab, as the page shows it: "28 (70%)" (count
+    and percentage of the published n, half up), a Total of 100%, and the 2002 report's
+    printed counts (percentage of the item's printed total) where there are any."""
+    codes = [c for c in pub["column_code"].unique(maintain_order=True) if c != _TOTAL_CODE]
+    labels = _column_labels({**table, "columns": codes})
+    printed_2002 = set(pub.filter(pl.col("comparison_2002").is_not_null())["column_code"])
+    earlier = [c for c in codes if c in printed_2002]
+    n = pub["published_n"].drop_nulls()
+    title = "Published 2001-03 (England"
+    title += f", n = {_unit_text(n[0], table['unit'])})" if n.len() else ")"
+    _write_text(sheet, top, 0, title + ": number (percentage)", f.title)
+    headers = [header, *(labels[c] for c in codes), "Total"]
+    headers += [f"2002 report: {labels[c]}" for c in earlier]
+    for c, text in enumerate(headers):
+        _write_text(sheet, top + 1, c, text, f.header if c == 0 else f.header_num)
+    cells = pub.with_columns(
+        pl.format("{} ({}%)", "published_count", "published_percent").alias("published"),
+        pl.format("{} ({}%)", "comparison_2002", "comparison_2002_percent").alias("earlier"),
+    )
+    lookup = {(row["row_code"], row["column_code"]): row for row in cells.iter_rows(named=True)}
+    labels_by_item = {row["code"]: row["label"] for row in table["rows"]}
+    r = top + 2
+    for item in pub["row_code"].unique(maintain_order=True):
+        _write_text(sheet, r, 0, labels_by_item.get(item, band_label(item)), f.label)
+        for c, code in enumerate([*codes, _TOTAL_CODE], start=1):
+            value = lookup.get((item, code), {}).get("published")
+            _write_text(sheet, r, c, value or DASH, f.dash)
+        for c, code in enumerate(earlier, start=len(codes) + 2):
+            value = lookup.get((item, code), {}).get("earlier")
+            _write_text(sheet, r, c, value or DASH, f.dash)
+        r += 1
+    return r
+
+
+def write_tables_xlsx(
+    result: dict[str, Any],
+    path: str | os.PathLike[str],
+    *,
+    audience: str | None = None,
+    published: bool = True,
+) -> Path:
+    """One formatted sheet per table, laid out like the study's Appendix 2: the selection
+    (period, region, board, audience) under the title, Total lines at 100%, and beside the
+    figures the published 2001-03 ones (England) and the 2002 report's (``published=False``
+    leaves them out). Under disclosure control the note explaining c is on every sheet."""
     out = Path(path)
+    reference = published_cells() if published else None
     with xlsxwriter.Workbook(str(out), SAFE_WORKBOOK_OPTIONS) as book:
         formats = _Formats(book)
         for table in result["tables"]:
@@ -238,14 +365,15 @@ def write_tables_xlsx(result: dict[str, Any], path: str | os.PathLike[str]) -> P
             with_percent = meta.percent if meta else any("percent" in r for r in table["rows"])
             sheet = book.add_worksheet(table["id"][:31])  # Excel's sheet-name limit
             _write_text(sheet, 0, 0, f"Table {number}: {table['title']}", formats.title)
-            _write_text(sheet, 1, 0, _filters_line(result, table["unit"]), formats.note)
+            line = _filters_line(result, table["unit"], audience)
+            _write_text(sheet, 1, 0, line, formats.note)
             if result.get("disclosure"):
                 _write_text(sheet, 2, 0, result["disclosure"]["note"], formats.note)
             top = 3
             if "columns" in table:
-                _write_crosstab(sheet, table, header, formats, top)
+                _write_crosstab(sheet, table, header, formats, top, reference)
             else:
-                _write_simple(sheet, table, header, with_percent, formats, top)
+                _write_simple(sheet, table, header, with_percent, formats, top, reference)
             sheet.freeze_panes(top + 1, 0)
     return out
 
