@@ -120,7 +120,12 @@ def kappa_from_counts(cells: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     chance = margins.group_by(by).agg((pl.col("row") * pl.col("col")).sum().alias("p_e"))
     stats = (
         cells.group_by(by)
-        .agg(pl.col("n").first(), pl.col("p").filter(diagonal).sum().alias("p_o"))
+        .agg(
+            pl.col("n").first(),
+            # From counts, so that perfect agreement is exactly 1 (a sum of shares is not).
+            (pl.col("count").filter(diagonal).sum() / pl.col("n").first()).alias("p_o"),
+            (pl.col("count").filter(diagonal).sum() == pl.col("n").first()).alias("all_agree"),
+        )
         .join(chance, on=by, how="left")
         # One category used by both coders and nothing else: p_e = 1, kappa undefined.
         .with_columns(
@@ -142,8 +147,12 @@ def kappa_from_counts(cells: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     variance = (pl.col("on") + (1 - k) ** 2 * pl.col("off") - (k - p_e * (1 - k)) ** 2) / (
         pl.col("n") * (1 - p_e) ** 2
     )
-    # Rounding can leave a perfect agreement's variance a hair below 0.
-    se = pl.max_horizontal(variance, pl.lit(0.0)).sqrt()
+    # Perfect agreement has variance 0 exactly; floating point leaves it a hair either side.
+    se = (
+        pl.when(pl.col("all_agree"))
+        .then(0.0)
+        .otherwise(pl.max_horizontal(variance, pl.lit(0.0)).sqrt())
+    )
     return (
         stats.join(terms, on=by, how="left")
         .with_columns(pl.when(k.is_not_null()).then(se).alias("se"))
