@@ -30,6 +30,7 @@ from pipelines.defs.assets.ingest import (  # noqa: E402
     staged_submission_checks,
 )
 from pipelines.defs.assets.marts import data_quality, study_tables, warehouse_snapshot  # noqa: E402
+from pipelines.defs.assets.published import published_national_series  # noqa: E402
 from pipelines.defs.partitions import submissions  # noqa: E402
 from pipelines.defs.resources import WarehouseResource  # noqa: E402
 from warehouse import load  # noqa: E402
@@ -117,10 +118,11 @@ class RefreshFailed(RuntimeError):
 
 
 def refresh_marts(warehouse: WarehouseResource, instance: dg.DagsterInstance) -> None:
-    """Rebuild the marts from the core tables and publish a new snapshot (all or none of
-    the snapshot: a failure leaves the previous one, and no temporary file)."""
+    """Rebuild the marts from the core tables, reload the real published figures, and
+    publish a new snapshot (all or none of the snapshot: a failure leaves the previous
+    one, and no temporary file)."""
     result = dg.materialize(
-        [study_tables, data_quality, warehouse_snapshot],
+        [study_tables, data_quality, published_national_series, warehouse_snapshot],
         run_config=QUIET,
         resources={"warehouse": warehouse},
         instance=instance,

@@ -64,6 +64,7 @@ def test_definitions_load_by_module() -> None:
     assert {
         "pipelines.defs.assets.ingest",
         "pipelines.defs.assets.marts",
+        "pipelines.defs.assets.published",
         "pipelines.defs.jobs",
         "pipelines.defs.sensors",
         "pipelines.defs.resources",
@@ -80,6 +81,7 @@ def test_definitions_load_by_module() -> None:
         "study_tables",
         "warehouse_snapshot",
         "data_quality",
+        "published_national_series",
     }
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert checks == {
@@ -150,6 +152,7 @@ def test_every_writing_step_runs_in_the_writer_pool(
             "study_tables",
             "data_quality",
             "warehouse_snapshot",
+            "published_national_series",
         ],
         WRITER_POOL,
     )

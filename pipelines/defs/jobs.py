@@ -4,6 +4,7 @@ import dagster as dg
 
 from pipelines.defs.assets.ingest import published_submission, staged_submission
 from pipelines.defs.assets.marts import data_quality, study_tables, warehouse_snapshot
+from pipelines.defs.assets.published import published_national_series
 
 ingest_submission_job = dg.define_asset_job(
     "ingest_submission",
@@ -13,6 +14,9 @@ ingest_submission_job = dg.define_asset_job(
 
 refresh_marts_job = dg.define_asset_job(
     "refresh_marts",
-    selection=dg.AssetSelection.assets(study_tables, data_quality, warehouse_snapshot),
-    description="Rebuild the national study tables and publish the dashboard snapshot.",
+    selection=dg.AssetSelection.assets(
+        study_tables, data_quality, published_national_series, warehouse_snapshot
+    ),
+    description="Rebuild the national study tables, reload the real published figures and "
+    "publish the dashboard snapshot.",
 )

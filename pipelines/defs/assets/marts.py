@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pipelines.defs.assets.ingest import published_submission
+from pipelines.defs.assets.published import published_national_series
 from pipelines.defs.resources import WRITER_POOL, WarehouseResource
 from warehouse.db import publish_snapshot
 from warehouse.marts import materialise_data_quality
@@ -38,7 +39,7 @@ def data_quality(warehouse: WarehouseResource) -> dg.MaterializeResult:
 
 
 @dg.asset(
-    deps=[study_tables, data_quality],
+    deps=[study_tables, data_quality, published_national_series],
     group_name="marts",
     pool=WRITER_POOL,
     kinds={"duckdb"},
