@@ -19,7 +19,8 @@ The parts, each on one screen:
   shown outside the scope, are protected;
 - ``catalog``: periods, boards, regions and names for selections;
 - ``indicators``, ``benchmark``, ``themes``, ``recommendations``, ``quality``: the figures of
-  the dashboard's pages; ``tables``: Tables 2-20 and the files ``scr tables`` writes.
+  the dashboard's pages; ``published``: the real published national figures; ``tables``:
+  Tables 2-20 and the files ``scr tables`` writes.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from warehouse.access.definitions import (
     Denominator,
     Indicator,
 )
+from warehouse.access.published import REAL_FIGURES_LABEL, PublishedReads
 from warehouse.access.quality import QUALITY_FIELDS, QualityReads
 from warehouse.access.recommendations import RecommendationReads
 from warehouse.access.selection import BOARDS_SQL, ENGLAND, NoSnapshot, OutOfScope, Selection
@@ -60,7 +62,14 @@ from warehouse.access.themes import ThemeReads
 from warehouse.principal import ANALYST, PUBLIC, Principal
 
 
-class Access(BenchmarkReads, ThemeReads, RecommendationReads, QualityReads, StudyTableReads):
+class Access(
+    BenchmarkReads,
+    ThemeReads,
+    RecommendationReads,
+    QualityReads,
+    StudyTableReads,
+    PublishedReads,
+):
     """Read-only access to the published snapshot for one principal: every data function of
     the dashboard, each reading through ``connect`` (see ``connection.py``)."""
 
@@ -77,6 +86,7 @@ __all__ = [
     "POOL_CHOICES",
     "PUBLIC",
     "QUALITY_FIELDS",
+    "REAL_FIGURES_LABEL",
     "SHARE_INDICATORS",
     "SIDE_BY_SIDE",
     "SYNTHETIC_BOARD_PREFIXES",

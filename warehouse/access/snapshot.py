@@ -15,6 +15,7 @@ snapshot again. Deny by default: a table not named here is copied empty.
   scope (no file name, submitter, hash, report or issues); rejected submissions, which hold
   no published review, not at all;
 - ``ref_codes``, ``ref_columns``, ``warehouse_meta`` (the coding frame): whole;
+- ``published_national_series`` (real published national figures, public): whole;
 - ``stg_*``, the marts and anything else: empty (same columns, no rows).
 """
 
@@ -31,7 +32,11 @@ from warehouse.migrations import require_current
 from warehouse.principal import Principal
 
 CORE_TABLES = ("reviews", "children", "recommendations", "actions")
-PASS_THROUGH = frozenset({"ref_codes", "ref_columns", "warehouse_meta"})
+# Public information, whole for everyone: the coding frame, and the real published national
+# figures (published_national_series; their ledger, published_submissions, is not).
+PASS_THROUGH = frozenset(
+    {"ref_codes", "ref_columns", "warehouse_meta", "published_national_series"}
+)
 LEDGER_COUNTS = {
     "n_reviews": "reviews",
     "n_children": "children",
