@@ -30,6 +30,7 @@ BAND_COLOURS = {
     "within 95% limits": "#2b7bba",
     "between 95% and 99.8% limits": "#b35900",
     "outside 99.8% limits": "#b2182b",
+    "too few to compare": "#6b6b6b",  # grey: no comparison (warehouse.stats.comparable)
     "Similar": "#2b7bba",
     "Higher": "#b2182b",
     "Lower": "#8c510a",
@@ -166,8 +167,10 @@ def trend_panel(data: pl.DataFrame, height: int = 130, width: int = 200) -> alt.
     unit = str(data["unit"][0]) if "unit" in data.columns and data.height else "Value"
     count = bool(data["kind"][0] == "count") if "kind" in data.columns and data.height else False
     base = _trend_encodings(data, legend=False, y_title=unit, count=count)
+    # "pad": the plot is width x height and the axes and title are added around it (a
+    # panel's whole size is known, so a row of panels fits the page).
     chart = alt.layer(base.mark_line(), base.mark_point(filled=True, size=45)).properties(
-        height=height, width=width
+        height=height, width=width, autosize=alt.AutoSizeParams(type="pad")
     )
     points = (
         data.filter(pl.col("shown").is_not_null())
