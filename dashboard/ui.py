@@ -210,7 +210,7 @@ _KINDS = {i.key: i.kind for i in INDICATORS}
 _UNITS = {
     i.key: {
         "share": f"% of {getattr(i, 'unit', '') or 'cases'}",
-        "count": f"Number of {getattr(i, 'unit', '') or 'cases'}",
+        "count": (getattr(i, "unit", "") or "cases").capitalize(),
         "median": "Months",
     }.get(i.kind, i.label)
     for i in INDICATORS
@@ -384,7 +384,8 @@ def table(
 ) -> None:
     """A tidy table: no index, full width, a dash for blanks, tall enough for its rows
     (scrolling only past ``max_rows``)."""
-    rows = getattr(df, "height", None) or len(df)
+    # (a pandas Styler, for shaded rows, holds its frame in ``data``)
+    rows = getattr(df, "height", None) or len(getattr(df, "data", df))
     st.dataframe(
         df,
         hide_index=True,
@@ -435,13 +436,12 @@ def trend_frame(trends: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
 
 
 def chart(figure: Any, *, where: Any = None, width: Any = "stretch") -> None:
-    """Show an Altair chart with its text alternative (its spec's description) as ``alt``."""
-    from dashboard import charts
+    """Show an Altair chart; its spec's ``description`` (every chart of ``charts`` has one)
+    is its text alternative, the accessible name Streamlit gives it."""
+    (where or st).altair_chart(figure, width=width)
 
-    (where or st).altair_chart(figure, width=width, alt=charts.description_of(figure) or None)
 
-
-def trend_grid(plot: pl.DataFrame, panel_width: int = 250, height: int = 130) -> None:
+def trend_grid(plot: pl.DataFrame, panel_width: int = 250, height: int = 120) -> None:
     """``trend_frame``'s panels as small charts side by side that wrap onto new rows when
     the window is narrow: three fit the page at 1280 px, fewer on a narrower one. A line
     says once which colour and shape is which series, for every panel."""
@@ -461,4 +461,4 @@ def trend_grid(plot: pl.DataFrame, panel_width: int = 250, height: int = 130) ->
     with st.container(horizontal=True, gap="small"):
         for _, panel in plot.sort("order").group_by("order", maintain_order=True):
             figure = charts.trend_panel(panel, height=height, width=panel_width - 70)
-            st.altair_chart(figure, width=panel_width, alt=charts.description_of(figure) or None)
+            st.altair_chart(figure, width="content")

@@ -166,12 +166,15 @@ def test_region_page(warehouse: Path, access: Access) -> None:
     with_reviews = access.indicators(period, ("region",)).filter(
         (pl.col("indicator") == "reviews") & (pl.col("region") != "not_stated")
     )
-    assert len(regions) == with_reviews.height
+    assert len(regions) == with_reviews.height + 1  # and England's own row, first
+    assert regions["label"].iloc[0] == "England"
     change(at, "region", "london")
     assert "London against England, by period" in [s.value for s in at.subheader]
     boards = at.dataframe[0].value
-    assert len(boards) == access.boards().filter(pl.col("region") == "london").height
-    assert len(at.get("vega_lite_chart")) == 1
+    # England's and the region's rows first, then every board of the region
+    assert len(boards) == access.boards().filter(pl.col("region") == "london").height + 2
+    assert list(boards["board_name"].iloc[:2]) == ["England", "London"]
+    assert len(at.get("vega_lite_chart")) == 9  # a trend panel per indicator, wrapping
 
 
 def test_board_benchmark(warehouse: Path, access: Access) -> None:

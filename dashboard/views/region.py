@@ -5,11 +5,68 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, state, ui
+from dashboard import state, ui
 from warehouse.access import INDICATORS, INDICATORS_BY_KEY, SIDE_BY_SIDE, Selection
 
 access = state.get_access()
 sel = state.selection()
+WIDE_KEYS = ("reviews", "children", *SIDE_BY_SIDE)
+
+
+def comparator_row(selection: Selection, code: str, name: str) -> pl.DataFrame:
+    """A region's or England's own figures as one row of the boards' table (shares in %,
+    as ``boards_side_by_side`` gives them), from the read layer (hidden figures null)."""
+    long = access.indicators(selection).filter(pl.col("indicator").is_in(WIDE_KEYS))
+    wide = (
+        long.select(
+            pl.lit(code).alias("board_code"),
+            "indicator",
+            pl.when(pl.col("kind") == "share").then(pl.col("value") * 100).otherwise("value"),
+        )
+        .pivot(on="indicator", values="value", index="board_code", aggregate_function="first")
+        .drop("board_code")
+    )
+    return wide.with_columns(
+        pl.lit(code).alias("board_code"),
+        pl.lit(name).alias("board_name"),
+        pl.lit(bool(long["suppressed"].fill_null(False).any())).alias("suppressed"),
+    )
+
+
+def side_by_side_table(
+    side: pl.DataFrame, label: str
+) -> tuple[pl.DataFrame, dict[str, object], pl.DataFrame]:
+    """The region's boards with the region's and England's rows on top: whole percents
+    (half up) and counts, or text with c for a hidden figure when one is. Also the rows
+    with their ``suppressed`` flag, for the note on c."""
+    period = sel.period
+    rows = [
+        comparator_row(Selection(period=period), "England", access.comparator_label),
+        comparator_row(Selection(period=period, region=region), "Region", label),
+        side.drop("region_label").with_columns(pl.lit(False).alias("suppressed")),
+    ]
+    columns = ["board_code", "board_name", *(k for k in WIDE_KEYS if k in side.columns)]
+    table = pl.concat(
+        [r.select(*(c for c in columns if c in r.columns), "suppressed") for r in rows],
+        how="diagonal_relaxed",
+    ).select(*columns, "suppressed")
+    kinds = {k: INDICATORS_BY_KEY[k].kind for k in WIDE_KEYS}
+    specs = {
+        k: (
+            INDICATORS_BY_KEY[k].label + (" %" if kinds[k] == "share" else ""),
+            "int" if kinds[k] == "count" else "dec" if kinds[k] != "share" else "pct",
+            INDICATORS_BY_KEY[k].definition,
+        )
+        for k in columns[2:]
+    }
+    # boards_side_by_side gives shares in %: back to proportions for the one rounding rule.
+    as_shares = table.with_columns(
+        (pl.col(k) / 100) for k, (_, kind, _) in specs.items() if kind == "pct"
+    )
+    shown, figures = ui.figure_columns(as_shares, specs)
+    config = {"board_code": "Code", "board_name": "Board"} | figures
+    return shown.drop("suppressed"), config, table
+
 
 region = sel.region
 if region is None and sel.board is not None:
@@ -25,24 +82,28 @@ if region is None:
         icon=":material/map:",
     )
     long = access.indicators(Selection(period=sel.period), ("region",))
+    england = access.indicators(Selection(period=sel.period))
     regions = access.regions()
-    hidden = ui.any_hidden(long)
-    # Numbers when nothing is hidden; otherwise text, so a hidden figure reads c.
-    cells = long.with_columns(
-        pl.struct("indicator", "value")
-        .map_elements(
-            lambda r: ui.display_value(r["indicator"], r["value"]), return_dtype=pl.Float64
-        )
-        .alias("shown"),
-        pl.struct("indicator", "value", "suppressed")
-        .map_elements(
-            lambda r: ui.fmt_indicator(r["indicator"], r["value"], bool(r["suppressed"])),
-            return_dtype=pl.String,
-        )
-        .alias("text"),
-    )
+    hidden = ui.any_hidden(long, england)
+    # England first, then the regions, most reviews first. Numbers (percents whole, half up)
+    # when nothing is hidden; otherwise text, so a hidden figure reads c.
+    cells = pl.concat(
+        [
+            england.with_columns(pl.lit("England").alias("region")).select(long.columns),
+            long,
+        ]
+    ).with_columns(ui.indicator_number().alias("shown"), ui.indicator_text().alias("text"))
     reviews = long.filter(pl.col("indicator") == "reviews").select(
         "region", pl.col("value").alias("_reviews")
+    )
+    labels = pl.concat(
+        [
+            regions.select("region", "label", pl.col("boards").cast(pl.Int64)),
+            pl.DataFrame(
+                {"region": ["England"], "label": [access.comparator_label], "boards": [None]},
+                schema={"region": pl.String, "label": pl.String, "boards": pl.Int64},
+            ),
+        ]
     )
     wide = (
         cells.pivot(
@@ -51,9 +112,10 @@ if region is None:
             values="text" if hidden else "shown",
             aggregate_function="first",
         )
-        .join(regions.select("region", "label", pl.col("boards")), on="region", how="inner")
+        .join(labels, on="region", how="inner")
         .join(reviews, on="region", how="left")
-        .sort("_reviews", descending=True, nulls_last=True)
+        .with_columns((pl.col("region") == "England").alias("_england"))
+        .sort("_england", "_reviews", descending=True, nulls_last=True)
     )
     keys = [i.key for i in INDICATORS if i.key in wide.columns]
     ui.table(
@@ -61,7 +123,7 @@ if region is None:
         column_config={
             "label": "Region",
             "boards": st.column_config.NumberColumn(
-                "Boards", help="Boards whose most recent stated region this is"
+                "Boards", format="%d", help="Boards whose most recent stated region this is"
             ),
         }
         | {
@@ -70,18 +132,12 @@ if region is None:
                     i.label + (" %" if i.kind == "share" else ""), help=i.definition
                 )
                 if hidden
-                else st.column_config.NumberColumn(
-                    i.label + (" %" if i.kind == "share" else ""),
-                    format="%.0f%%"
-                    if i.kind == "share"
-                    else ("%.1f" if i.kind != "count" else "%d"),
-                    help=i.definition,
-                )
+                else ui.indicator_column(i.key)
             )
             for i in INDICATORS
         },
     )
-    ui.disclosure_note(access, long)
+    ui.disclosure_note(access, long, england)
     st.caption(
         "Reviews count in the region they are coded to (as in the study's Table 10); "
         "reviews with region not stated appear only in England's figures."
@@ -114,7 +170,7 @@ st.caption(
     "Regional figures count reviews coded to the region. Small regional numbers move a "
     "lot from one period to the next: read the trend, not one point."
 )
-st.altair_chart(charts.trend_grid(plot, columns=3, width=300), width="stretch")
+ui.trend_grid(plot)
 ui.disclosure_note(access, plot)
 
 st.subheader(f"Boards in {ui.plain(label)}, {ui.plain(sel.period or 'all periods')}")
@@ -123,27 +179,14 @@ with ui.unless_refused():
     if side.is_empty():
         st.caption("None of this region's boards is in your view: only its figures as a whole.")
     else:
+        none = side.filter(pl.col("reviews").fill_null(0) == 0).height
         st.caption(
-            f"{side.height} boards whose most recent stated region is {ui.plain(label)}; "
-            f"{side.filter(pl.col('reviews') == 0).height} had no review in the selection. "
-            "Shares are of each board's own children or reviews, so a board with one review shows "
-            "0% or 100%."
+            f"{ui.plural(side.height, 'board')} whose most recent stated region is "
+            f"{ui.plain(label)}; {none or 'none'} had no review in the selection. "
+            f"The region's and {ui.plain(access.comparator_label)}'s own figures are in the "
+            "first rows, for comparison. Shares are of each board's own children or reviews, "
+            "so a board with one review shows 0% or 100%."
         )
-        ui.table(
-            side.drop("region_label"),
-            column_config={
-                "board_code": "Code",
-                "board_name": "Board",
-                "reviews": st.column_config.NumberColumn("Reviews", format="%d"),
-                "children": st.column_config.NumberColumn("Children", format="%d"),
-            }
-            | {
-                k: st.column_config.NumberColumn(
-                    INDICATORS_BY_KEY[k].label
-                    + (" %" if INDICATORS_BY_KEY[k].kind == "share" else ""),
-                    format="%.0f%%" if INDICATORS_BY_KEY[k].kind == "share" else "%.1f",
-                    help=INDICATORS_BY_KEY[k].definition,
-                )
-                for k in SIDE_BY_SIDE
-            },
-        )
+        table, config, flagged = side_by_side_table(side, label)
+        ui.table(table, column_config=config)
+        ui.disclosure_note(access, flagged)

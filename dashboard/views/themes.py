@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import charts, state, ui
 from warehouse.access import THEME_SHORT, THEMES
+from warehouse.numbers import percent_expr, percent_of, percent_of_expr
 
 access = state.get_access()
 sel = state.selection()
@@ -45,10 +46,13 @@ for i, key in enumerate(order):
     series = themes.filter(pl.col("theme") == key).sort("period")["share"].drop_nulls()
     known = r["yes"] is not None and r["children"] is not None
     counts = {c: ui.SYMBOL if r[c] is None else r[c] for c in ("yes", "not_stated", "blank")}
+    # Whole percents from the counts, half up (the one rounding rule).
+    share = percent_of(r["yes"], r["children"]) if known else None
+    children = ui.plural(r["children"], "child", "children") if known else ui.SYMBOL
     columns[i].metric(
         r["label"],
-        ui.pct(r["yes"] / r["children"] if r["children"] else None) if known else ui.SYMBOL,
-        help=f"{counts['yes']} of {r['children'] if known else ui.SYMBOL} children coded yes; "
+        (ui.DASH if share is None else f"{share}%") if known else ui.SYMBOL,
+        help=f"{counts['yes']} of {children} coded yes; "
         f"{counts['not_stated']} not stated, {counts['blank']} blank.",
         border=True,
         chart_data=(series * 100).to_list() if series.len() > 1 else None,
@@ -59,30 +63,59 @@ st.subheader("How common, by period")
 # A hidden share is no point on the line (the note below says why).
 trend = themes.filter(pl.col("share").is_not_null()).with_columns(
     (pl.col("share") * 100).alias("percent"),
+    pl.format("{}%", percent_of_expr(pl.col("yes"), pl.col("children"))).alias("percent_text"),
     pl.format("{} of {}", pl.col("yes"), pl.col("children")).alias("counts"),
 )
+periods = themes["period"].unique().sort().to_list()
 line = (
     alt.Chart(trend)
     .mark_line(point=True)
     .encode(
-        x=alt.X("period:O", title=None, axis=alt.Axis(labelAngle=0)),
+        # Every period keeps its place on the axis, one whose figures are hidden too.
+        x=alt.X(
+            "period:O",
+            title="Period",
+            axis=alt.Axis(labelAngle=0),
+            scale=alt.Scale(domain=periods),
+        ),
         y=alt.Y("percent:Q", title="% of children", scale=alt.Scale(domain=[0, 100])),
         color=alt.Color(
             "label:N",
             title=None,
             sort=[label for _, label in THEMES],
+            scale=alt.Scale(
+                domain=[label for _, label in THEMES], range=charts.CATEGORY_PALETTE[:4]
+            ),
             legend=alt.Legend(orient="top"),
         ),
+        shape=alt.Shape("label:N", sort=[label for _, label in THEMES], legend=None),
         tooltip=[
             alt.Tooltip("label:N", title="Circumstance"),
             alt.Tooltip("period:O", title="Period"),
-            alt.Tooltip("percent:Q", title="%", format=".0f"),
+            alt.Tooltip("percent_text:N", title="% of children"),
             alt.Tooltip("counts:N", title="Children"),
         ],
     )
     .properties(height=300)
 )
-st.altair_chart(line, width="stretch")
+latest = (
+    trend.sort("period")
+    .group_by("label", maintain_order=True)
+    .last()
+    .select(pl.format("{} {} in {}", "label", "percent_text", "period").str.join("; "))
+    .item()
+    if trend.height
+    else "no figures to show"
+)
+ui.chart(
+    charts.described(
+        line,
+        "Children with each family circumstance, by period (%)",
+        "Line chart, one line per circumstance (neglect, domestic violence, parental "
+        "substance misuse, parental mental ill health), percent of all children by period. "
+        f"Latest: {latest}.",
+    )
+)
 ui.disclosure_note(access, themes)
 
 pairs = access.theme_pairs(sel)
@@ -102,11 +135,11 @@ with left:
         pl.when(pl.col("share").is_null() | pl.col("both").is_null())
         .then(pl.lit(ui.SYMBOL))
         .otherwise(
-            pl.format("{}% ({})", (pl.col("share") * 100).round(0).cast(pl.Int64), pl.col("both"))
+            pl.format("{}% ({})", percent_of_expr(pl.col("both"), pl.col("children")), "both")
         )
         .alias("text")
     )
-    st.altair_chart(
+    ui.chart(
         charts.heatmap(
             cells,
             "short_b",
@@ -115,10 +148,17 @@ with left:
             "text",
             x_sort=shorts,
             y_sort=shorts,
+            x_title="Circumstance",
+            y_title="Circumstance",
             domain=(0.0, max(float(pairs["share"].max() or 0.0), 0.01)),
             step=50,
-        ),
-        width="stretch",
+            title="Children with both circumstances (% of all children)",
+            description="Heatmap of pairs of circumstances ("
+            + ", ".join(shorts)
+            + "): each cell gives the percent and number of all children with both; the "
+            "diagonal is each circumstance alone.",
+            value_title="Children with both",
+        )
     )
     ui.disclosure_note(access, pairs)
 with right:
@@ -128,11 +168,7 @@ with right:
         .with_columns(
             pl.when(pl.col("children").is_null())
             .then(pl.lit(ui.SYMBOL))
-            .otherwise(
-                pl.format(
-                    "{} ({}%)", pl.col("children"), (100 * pl.col("share")).round(0).cast(pl.Int64)
-                )
-            )
+            .otherwise(pl.format("{} ({}%)", pl.col("children"), percent_expr(pl.col("share"))))
             .alias("text")
         )
         .sort("number")
@@ -143,7 +179,17 @@ with right:
     else:
         how_many = f"{two_plus['children']} ({ui.pct(two_plus['share'])}) have two or more."
     st.caption(f"Children by how many of the four circumstances are coded 'yes': {how_many}")
-    st.altair_chart(charts.hbar(bars, "number", "children", "text", "Children"), width="stretch")
+    ui.chart(
+        charts.hbar(
+            bars,
+            "number",
+            "children",
+            "text",
+            "Number of children",
+            y_title="Circumstances coded yes",
+            title="Children by how many circumstances are coded yes",
+        )
+    )
     ui.disclosure_note(access, numbers)
 
 st.subheader("The commonest combinations")
