@@ -29,8 +29,10 @@ kept and exactly one per (series, period, measure) is ``used``, by :func:`mark_u
 2. then the value more sources give, counting as one more source an official published change
    that implies it (2019-20: DfE says 2020-21 was "536 ... up 87 on 2019-20", so 449, not
    Social Work Today's 448, which its own "87 more" contradicts);
-3. then the figure added later (a later release revises an earlier one);
-4. then the source's address, only so that the choice is stable.
+3. then the figure added later (a later release revises an earlier one; the shipped file
+   counts as added when its content was first loaded);
+4. then a quote stating the value plainly over run-together preview cells, then the
+   source's address, only so that the choice is stable.
 
 When the sources agree, the same rule picks which source is linked.
 """
@@ -583,10 +585,20 @@ def mark_used(figures: pl.DataFrame) -> pl.DataFrame:
             ).alias("_support"),
             pl.col("value").n_unique().over(KEY).alias("_values"),
             pl.len().over(KEY).alias("_rows"),
+            (pl.col("quote_match") != TOKEN).alias("_run_together"),
         )
         .sort(
-            [*KEY, "_rank", "_support", "loaded_at", "submission_id", "source_url", "row_number"],
-            descending=[False, False, False, False, True, True, True, False, False],
+            [
+                *KEY,
+                "_rank",
+                "_support",
+                "loaded_at",
+                "submission_id",
+                "_run_together",
+                "source_url",
+                "row_number",
+            ],
+            descending=[False, False, False, False, True, True, True, False, False, False],
         )
         .with_columns(
             (pl.int_range(pl.len()).over(KEY) == 0).alias("used"),
@@ -764,7 +776,12 @@ def load_shipped(
     sha = content_sha256(path)
     submission_id = f"P-shipped-{sha[:16]}"  # the same content is the same ledger entry
     stored = archive(path, archive_root, sha)[0] if archive_root is not None else None
-    now = dt.datetime.now()
+    # loaded_at is when this content was first loaded, so reloading it on every refresh
+    # never makes it "the later addition" over figures added since.
+    first = con.execute(
+        f"SELECT received_at FROM {LEDGER} WHERE submission_id = ?", [submission_id]
+    ).fetchall()
+    now = first[0][0] if first else dt.datetime.now()
     con.begin()
     try:
         kept = _loaded(con).filter(pl.col("origin") != "shipped")
