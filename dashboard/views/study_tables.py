@@ -57,11 +57,12 @@ ui.download_button(
 ui.download_button(
     top[2],
     "Excel",
-    lambda: tables_xlsx_bytes(result),
+    lambda: tables_xlsx_bytes(result, audience=access.principal.role),
     file_name=f"{stem}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/download:",
-    help="One formatted sheet per table, as `scr tables --format xlsx` writes it.",
+    help="One formatted sheet per table with the published 2001-03 figures beside, as "
+    "`scr tables --format xlsx` writes it.",
     width="stretch",
 )
 ui.download_button(

@@ -98,11 +98,15 @@ def tables_csv_bytes(result: dict[str, Any]) -> bytes:
     return _via_file(result, write_tables_csv, ".csv")
 
 
-def tables_xlsx_bytes(result: dict[str, Any]) -> bytes:
-    """The workbook that ``scr tables --format xlsx --out FILE`` writes, as bytes."""
+def tables_xlsx_bytes(result: dict[str, Any], audience: str | None = None) -> bytes:
+    """The workbook that ``scr tables --format xlsx --out FILE`` writes, as bytes
+    (``audience``: who it is for, named in each sheet's selection line)."""
     from warehouse.exports import write_tables_xlsx
 
-    return _via_file(result, write_tables_xlsx, ".xlsx")
+    def write(res: dict[str, Any], path: Any) -> Path:
+        return write_tables_xlsx(res, path, audience=audience)
+
+    return _via_file(result, write, ".xlsx")
 
 
 def tables_ees_zip_bytes(
