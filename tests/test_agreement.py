@@ -321,3 +321,16 @@ def test_sample_pair_is_reproducible(tmp_path: Path) -> None:
         for sheet in SHEETS:
             name = f"{coder}/{sheet}.csv"
             assert (tmp_path / name).read_bytes() == (PAIR / name).read_bytes(), name
+
+
+def test_workbook_and_csv_folder_give_the_same_report(tmp_path: Path) -> None:
+    """Coder B as an .xlsx workbook compares exactly as its CSV folder does (dates typed from
+    Excel dates, numbers from numbers), and twice the same run gives the same bytes."""
+    from data_samples.generate import write_xlsx_submission
+    from warehouse.checks import check_submission
+
+    sheets, _ = check_submission(None, CODER_B)
+    workbook = tmp_path / "coder_b.xlsx"
+    write_xlsx_submission(workbook, {name: df.drop("_row") for name, df in sheets.items()})
+    assert run(CODER_A, workbook, "json") == run(CODER_A, CODER_B, "json")
+    assert run(CODER_A, CODER_B) == run(CODER_A, CODER_B)

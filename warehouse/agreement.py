@@ -106,38 +106,46 @@ def kappa_from_counts(cells: pl.DataFrame, by: list[str]) -> pl.DataFrame:
            + (1 - kappa)^2 sum_{i != j} p_ij (p_.i + p_j.)^2
            - (kappa - p_e (1 - kappa))^2] / (n (1 - p_e)^2).
     """
-    cells = cells.with_columns(
-        (pl.col("count") / pl.col("count").sum().over(by)).alias("p"),
-        pl.col("count").sum().over(by).alias("n"),
+    # Sorted, so every sum below adds in one order: the same input, the same last digit.
+    cells = cells.sort(*by, "a", "b").with_columns(
+        pl.col("count").cast(pl.Int64),
+        pl.col("count").sum().over(by).cast(pl.Int64).alias("n"),
     )
-    rows = cells.group_by(*by, pl.col("a").alias("cat")).agg(pl.col("p").sum().alias("row"))
-    cols = cells.group_by(*by, pl.col("b").alias("cat")).agg(pl.col("p").sum().alias("col"))
-    margins = rows.join(cols, on=[*by, "cat"], how="full", coalesce=True).with_columns(
-        pl.col("row").fill_null(0.0), pl.col("col").fill_null(0.0)
+    cells = cells.with_columns((pl.col("count") / pl.col("n")).alias("p"))
+    rows = cells.group_by(*by, pl.col("a").alias("cat")).agg(pl.col("count").sum().alias("rn"))
+    cols = cells.group_by(*by, pl.col("b").alias("cat")).agg(pl.col("count").sum().alias("cn"))
+    margins = (
+        rows.join(cols, on=[*by, "cat"], how="full", coalesce=True)
+        .with_columns(pl.col("rn", "cn").fill_null(0))
+        .join(cells.select(*by, "n").unique(), on=by)
+        .with_columns(
+            (pl.col("rn") / pl.col("n")).alias("row"), (pl.col("cn") / pl.col("n")).alias("col")
+        )
+        .sort(*by, "cat")
     )
     diagonal = pl.col("a") == pl.col("b")
     k, p_e = pl.col("kappa"), pl.col("p_e")
-    chance = margins.group_by(by).agg((pl.col("row") * pl.col("col")).sum().alias("p_e"))
+    # In whole numbers, kappa = (n * agreed - sum r_i c_i) / (n^2 - sum r_i c_i): exact up to
+    # the one division, whatever the order of the cells.
+    chance = margins.group_by(by).agg((pl.col("rn") * pl.col("cn")).sum().alias("rc"))
+    n, agreed, rc = pl.col("n"), pl.col("agreed"), pl.col("rc")
     stats = (
         cells.group_by(by)
-        .agg(
-            pl.col("n").first(),
-            # From counts, so that perfect agreement is exactly 1 (a sum of shares is not).
-            (pl.col("count").filter(diagonal).sum() / pl.col("n").first()).alias("p_o"),
-            (pl.col("count").filter(diagonal).sum() == pl.col("n").first()).alias("all_agree"),
-        )
+        .agg(n.first(), pl.col("count").filter(diagonal).sum().alias("agreed"))
         .join(chance, on=by, how="left")
-        # One category used by both coders and nothing else: p_e = 1, kappa undefined.
         .with_columns(
-            pl.when(p_e < 1 - 1e-12).then((pl.col("p_o") - p_e) / (1 - p_e)).alias("kappa")
+            (rc / n.pow(2)).alias("p_e"),
+            # One category used by both coders and nothing else: p_e = 1, kappa undefined.
+            pl.when(rc < n.pow(2)).then((n * agreed - rc) / (n.pow(2) - rc)).alias("kappa"),
         )
     )
     terms = (
-        cells.join(margins.rename({"cat": "a", "col": "col_a"}).drop("row"), on=[*by, "a"])
-        .join(margins.rename({"cat": "b", "row": "row_b"}).drop("col"), on=[*by, "b"])
+        cells.join(margins.select(*by, a="cat", col_a="col"), on=[*by, "a"])
+        .join(margins.select(*by, b="cat", row_b="row"), on=[*by, "b"])
         .join(stats.select(*by, "kappa"), on=by)
         # p_.i + p_j. for the cell (i, j); on the diagonal that is p_i. + p_.i
         .with_columns((pl.col("col_a") + pl.col("row_b")).alias("w"))
+        .sort(*by, "a", "b")
         .group_by(by)
         .agg(
             (pl.col("p") * (1 - pl.col("w") * (1 - k)) ** 2).filter(diagonal).sum().alias("on"),
@@ -148,11 +156,7 @@ def kappa_from_counts(cells: pl.DataFrame, by: list[str]) -> pl.DataFrame:
         pl.col("n") * (1 - p_e) ** 2
     )
     # Perfect agreement has variance 0 exactly; floating point leaves it a hair either side.
-    se = (
-        pl.when(pl.col("all_agree"))
-        .then(0.0)
-        .otherwise(pl.max_horizontal(variance, pl.lit(0.0)).sqrt())
-    )
+    se = pl.when(agreed == n).then(0.0).otherwise(pl.max_horizontal(variance, pl.lit(0.0)).sqrt())
     return (
         stats.join(terms, on=by, how="left")
         .with_columns(pl.when(k.is_not_null()).then(se).alias("se"))
@@ -263,6 +267,10 @@ def compare(
         for i, (name, sheet) in enumerate(cf.sheets.items())
         if sheets_a[name].height or sheets_b[name].height
     ]
+    if not parts:  # nothing coded on either side (a checked submission always has reviews)
+        return Agreement(
+            pl.DataFrame(schema=FIELD_SCHEMA), pl.DataFrame(schema=DISAGREEMENT_SCHEMA)
+        )
     values = pl.concat([p.values for p in parts])
     items = pl.concat([p.items for p in parts])
     by = ["sheet", "column"]
@@ -377,7 +385,8 @@ def agreement_summary(path_a: Path | str, path_b: Path | str) -> pl.DataFrame:
 
 def agreement_json(result: Agreement) -> dict[str, Any]:
     """``{"fields": [...], "disagreements": [...]}``; agreement a proportion, a disagreement's
-    key a dict of the sheet's key columns, a blank value null."""
+    key a dict of the sheet's key columns (as typed: rec_no a number), its values as text
+    (a code, an ISO date, a number's digits; a blank null)."""
     rows = result.disagreements.select("sheet", "key", "column", "a", "b").to_dicts()
     return {
         "fields": result.fields.to_dicts(),
