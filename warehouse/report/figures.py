@@ -1,0 +1,405 @@
+"""The report's figures: Altair (Vega-Lite) specs rendered to SVG offline with vl-convert.
+
+Every figure is drawn from what the read layer returns for the report's principal, so a
+figure hidden by disclosure control is simply not drawn (and its caption says so). Shares are
+whole percents from ``warehouse.numbers`` (half up) before they reach a chart: no axis or
+tooltip format rounds a share. Each SVG carries a ``<title>`` and ``<desc>`` (its text
+alternative), and the same text is the figure's caption in the report.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import altair as alt
+import polars as pl
+
+from warehouse.access.definitions import INDICATORS_BY_KEY, THEME_SHORT
+from warehouse.numbers import percent_expr
+
+# AA-contrast colours (the dashboard's palette family): selection, region, England.
+SERIES_COLOURS = ("#1d4f91", "#b35806", "#4d4d4d")
+RESPONSE_COLOURS = {
+    "yes": "#1d4f91",
+    "partly": "#6a9fd4",
+    "no": "#b35806",
+    "not_clear": "#8c8c8c",
+    "not_applicable": "#bdbdbd",
+    "not_stated": "#d9d9d9",
+    "missing": "#f0f0f0",
+}
+# The shares drawn in the trends figure: one panel each.
+TREND_SHARES = ("under_one", "deaths", "on_register", "independent_author", "procedures")
+WIDTH = 620
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One rendered figure: an id (its HTML anchor), title, the inline SVG (with its own
+    ``<title>``/``<desc>``) and the text alternative, also shown as its caption."""
+
+    id: str
+    title: str
+    svg: str
+    description: str
+
+
+def render_svg(chart: alt.TopLevelMixin, title: str, description: str) -> str:
+    """The chart as standalone SVG (no script, no external resource), with ``<title>`` and
+    ``<desc>`` first inside the root element and ``role="img"``, so a screen reader and a
+    PDF reader both have the text alternative."""
+    import vl_convert as vlc
+
+    svg = vlc.vegalite_to_svg(chart.to_dict())
+    svg = re.sub(r"^<\?xml[^>]*>\s*", "", svg)
+    head_end = svg.index(">") + 1
+    head = svg[:head_end]
+    ident = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "figure"
+    head = head.replace(
+        "<svg ",
+        f'<svg role="img" aria-labelledby="{ident}-t {ident}-d" ',
+        1,
+    )
+    alt_text = (
+        f'<title id="{ident}-t">{html.escape(title)}</title>'
+        f'<desc id="{ident}-d">{html.escape(description)}</desc>'
+    )
+    return head + alt_text + svg[head_end:]
+
+
+def _data(frame: pl.DataFrame) -> alt.Data:
+    """Inline values (no pandas, nothing fetched)."""
+    return alt.Data(values=frame.to_dicts())
+
+
+def _count_axis(title: str) -> alt.Axis:
+    return alt.Axis(title=title, format="d", tickMinStep=1)
+
+
+def _percent_axis(title: str) -> alt.Axis:
+    # The values are whole percents already (warehouse.numbers): "d" only prints them.
+    return alt.Axis(title=title, format="d", values=[0, 25, 50, 75, 100])
+
+
+def _series_scale(names: Sequence[str]) -> alt.Scale:
+    return alt.Scale(domain=list(names), range=list(SERIES_COLOURS[: len(names)]))
+
+
+def _hidden_text(hidden: Sequence[str]) -> str:
+    if not hidden:
+        return ""
+    return (
+        " Not drawn (hidden by disclosure control, shown as c in the tables): "
+        + "; ".join(hidden)
+        + "."
+    )
+
+
+# --- trends across periods -------------------------------------------------------------
+
+
+def trend_figures(trends: pl.DataFrame, selection_name: str) -> list[Figure]:
+    """Reviews by period, and the key shares by period, for the selection and its
+    comparators (``Access.trends``: the selection, its region for a board, England)."""
+    if trends.is_empty():
+        return []
+    series = (
+        trends.select("series", "series_order").unique().sort("series_order")["series"].to_list()
+    )
+    scale = _series_scale(series)
+    counts = trends.filter(pl.col("indicator") == "reviews").select(
+        "period",
+        "series",
+        pl.col("value").cast(pl.Int64).alias("reviews"),
+        "suppressed",
+    )
+    figures: list[Figure] = []
+    hidden = [
+        f"{r['series']} {r['period']}"
+        for r in counts.filter(pl.col("reviews").is_null()).iter_rows(named=True)
+    ]
+    shown = counts.filter(pl.col("reviews").is_not_null())
+    title = "Serious case reviews by period"
+    chart = (
+        alt.Chart(_data(shown), title=title, width=WIDTH, height=220)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("period:O", title="Review period"),
+            y=alt.Y("reviews:Q", axis=_count_axis("Reviews (number)")),
+            color=alt.Color("series:N", title="Series", scale=scale),
+            tooltip=["series:N", "period:O", "reviews:Q"],
+        )
+    )
+    points = "; ".join(
+        f"{s}: "
+        + ", ".join(
+            f"{r['period']} {r['reviews']}"
+            for r in shown.filter(pl.col("series") == s).sort("period").iter_rows(named=True)
+        )
+        for s in series
+    )
+    description = (
+        f"Line chart of the number of serious case reviews in each review period for "
+        f"{' and '.join(series)}. {points}.{_hidden_text(hidden)}"
+    )
+    figures.append(
+        Figure("fig-trend-reviews", title, render_svg(chart, title, description), description)
+    )
+
+    keys = [k for k in TREND_SHARES if k in INDICATORS_BY_KEY]
+    shares = trends.filter(pl.col("indicator").is_in(keys)).with_columns(
+        percent_expr(pl.col("value")).alias("percent"),
+        pl.col("indicator")
+        .replace_strict({k: INDICATORS_BY_KEY[k].label for k in keys})
+        .alias("measure"),
+    )
+    hidden = [
+        f"{r['measure']}, {r['series']} {r['period']}"
+        for r in shares.filter(pl.col("percent").is_null()).iter_rows(named=True)
+    ]
+    shown = shares.filter(pl.col("percent").is_not_null()).select(
+        "period", "series", "measure", "percent", "numerator", "denominator"
+    )
+    title = "Key shares by period"
+    chart = (
+        alt.Chart(_data(shown), width=190, height=130)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("period:O", title="Review period"),
+            y=alt.Y("percent:Q", axis=_percent_axis("Percent"), scale=alt.Scale(domain=[0, 100])),
+            color=alt.Color("series:N", title="Series", scale=scale),
+            tooltip=["series:N", "period:O", "measure:N", "percent:Q"],
+        )
+        .facet(
+            facet=alt.Facet(
+                "measure:N", title=None, sort=[INDICATORS_BY_KEY[k].label for k in keys]
+            ),
+            columns=3,
+            title=title,
+        )
+    )
+    summary = "; ".join(
+        f"{m}: "
+        + ", ".join(
+            f"{r['series']} {r['period']} {r['percent']}%"
+            for r in shown.filter(pl.col("measure") == m)
+            .sort("series", "period")
+            .iter_rows(named=True)
+        )
+        for m in [INDICATORS_BY_KEY[k].label for k in keys]
+    )
+    definitions = " ".join(
+        f"{INDICATORS_BY_KEY[k].label}: {INDICATORS_BY_KEY[k].counted}" for k in keys
+    )
+    description = (
+        f"Small multiple line charts, one per measure, of the percent in each review period "
+        f"for {' and '.join(series)} (y axis 0 to 100 percent). {summary}.{_hidden_text(hidden)} "
+        f"{definitions}"
+    )
+    figures.append(
+        Figure("fig-trend-shares", title, render_svg(chart, title, description), description)
+    )
+    return figures
+
+
+# --- family circumstances (themes) --------------------------------------------------------
+
+
+def theme_figure(themes: pl.DataFrame, selection_name: str) -> Figure | None:
+    """Children whose review codes each family circumstance 'yes', as a percent of all
+    children, by period (``Access.themes``)."""
+    if themes.is_empty():
+        return None
+    data = themes.with_columns(
+        percent_expr(pl.col("share")).alias("percent"),
+        pl.col("theme").replace_strict(THEME_SHORT, default=pl.col("label")).alias("circumstance"),
+    )
+    hidden = [
+        f"{r['circumstance']} {r['period']}"
+        for r in data.filter(pl.col("percent").is_null()).iter_rows(named=True)
+    ]
+    shown = data.filter(pl.col("percent").is_not_null()).select(
+        "period", "circumstance", "percent", "yes", "children"
+    )
+    title = f"Family circumstances by period: {selection_name}"
+    order = list(THEME_SHORT.values())
+    chart = (
+        alt.Chart(_data(shown), title=title, width=WIDTH, height=220)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("period:O", title="Review period"),
+            y=alt.Y(
+                "percent:Q",
+                axis=_percent_axis("Children with the circumstance coded yes (%)"),
+                scale=alt.Scale(domain=[0, 100]),
+            ),
+            color=alt.Color(
+                "circumstance:N",
+                title="Circumstance",
+                sort=order,
+                scale=alt.Scale(domain=order, range=["#1d4f91", "#b35806", "#1b7837", "#762a83"]),
+            ),
+            tooltip=["circumstance:N", "period:O", "percent:Q", "yes:Q", "children:Q"],
+        )
+    )
+    summary = "; ".join(
+        f"{c}: "
+        + ", ".join(
+            f"{r['period']} {r['percent']}%"
+            for r in shown.filter(pl.col("circumstance") == c).sort("period").iter_rows(named=True)
+        )
+        for c in order
+    )
+    description = (
+        f"Line chart of the percent of children (of all children in the reviews) whose "
+        f"review codes each family circumstance yes, by review period, for {selection_name}. "
+        f"{summary}.{_hidden_text(hidden)}"
+    )
+    return Figure("fig-themes", title, render_svg(chart, title, description), description)
+
+
+# --- recommendations and action plans (from the study tables) ---------------------------
+
+
+def _table(result: dict[str, Any], table_id: str) -> dict[str, Any] | None:
+    return next((t for t in result["tables"] if t["id"] == table_id), None)
+
+
+def _shown(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def focus_figure(result: dict[str, Any], selection_name: str) -> Figure | None:
+    """Table 18: recommendations by focus, commonest first."""
+    table = _table(result, "t18_recommendation_focus")
+    if table is None:
+        return None
+    rows = [r for r in table["rows"] if _shown(r.get("count"))]
+    hidden = [r["label"] for r in table["rows"] if not _shown(r.get("count"))]
+    data = pl.DataFrame(
+        {"focus": [r["label"] for r in rows], "recommendations": [r["count"] for r in rows]},
+        schema={"focus": pl.String(), "recommendations": pl.Int64()},
+    )
+    title = f"Focus of recommendations (Table 18): {selection_name}"
+    chart = (
+        alt.Chart(_data(data), title=title, width=WIDTH - 220, height=max(120, 18 * data.height))
+        .mark_bar(color=SERIES_COLOURS[0])
+        .encode(
+            y=alt.Y(
+                "focus:N",
+                title="Focus of the recommendation",
+                sort=data["focus"].to_list(),
+                axis=alt.Axis(labelLimit=320),
+            ),
+            x=alt.X("recommendations:Q", axis=_count_axis("Recommendations (number)")),
+            tooltip=["focus:N", "recommendations:Q"],
+        )
+    )
+    listing = "; ".join(f"{r['label']} {r['count']}" for r in rows)
+    description = (
+        f"Horizontal bar chart of the number of overview-report recommendations by focus, "
+        f"commonest first, for {selection_name} (n = {table['n']} recommendations). "
+        f"{listing}.{_hidden_text(hidden)}"
+    )
+    return Figure("fig-recommendations", title, render_svg(chart, title, description), description)
+
+
+def recommendations_total_figure(result: dict[str, Any], selection_name: str) -> Figure | None:
+    """Table 17: reviews by their number of recommendations."""
+    table = _table(result, "t17_recommendations_total")
+    if table is None:
+        return None
+    rows = [r for r in table["rows"] if _shown(r.get("count"))]
+    hidden = [r["label"] for r in table["rows"] if not _shown(r.get("count"))]
+    data = pl.DataFrame(
+        {"band": [r["label"] for r in rows], "reviews": [r["count"] for r in rows]},
+        schema={"band": pl.String(), "reviews": pl.Int64()},
+    )
+    title = f"Recommendations per review (Table 17): {selection_name}"
+    chart = (
+        alt.Chart(_data(data), title=title, width=WIDTH - 120, height=200)
+        .mark_bar(color=SERIES_COLOURS[0])
+        .encode(
+            x=alt.X("band:N", title="Number of recommendations in the report", sort=None),
+            y=alt.Y("reviews:Q", axis=_count_axis("Reviews (number)")),
+            tooltip=["band:N", "reviews:Q"],
+        )
+    )
+    listing = "; ".join(f"{r['label']}: {r['count']}" for r in rows)
+    description = (
+        f"Bar chart of the number of reviews by how many recommendations their overview report "
+        f"made, for {selection_name} (n = {table['n']} reviews). {listing}.{_hidden_text(hidden)}"
+    )
+    return Figure(
+        "fig-recommendations-total", title, render_svg(chart, title, description), description
+    )
+
+
+def action_plan_figure(result: dict[str, Any], selection_name: str) -> Figure | None:
+    """Table 20: each feature of the action plans, reviews by answer (stacked bars)."""
+    table = _table(result, "t20_action_plans")
+    if table is None:
+        return None
+    from warehouse.frame import frame
+
+    labels = {"missing": "Missing", **frame().labels("compliance"), **frame().labels("action_plan")}
+    records, hidden = [], []
+    for row in table["rows"]:
+        for answer in table["columns"]:
+            count = row["counts"].get(answer)
+            name = labels.get(answer, answer.replace("_", " ").capitalize())
+            if _shown(count):
+                records.append({"feature": row["label"], "answer": name, "reviews": count})
+            else:
+                hidden.append(f"{row['label']}: {name}")
+    data = pl.DataFrame(
+        records, schema={"feature": pl.String(), "answer": pl.String(), "reviews": pl.Int64()}
+    )
+    answers = [labels.get(a, a) for a in table["columns"]]
+    title = f"Action plans (Table 20): {selection_name}"
+    chart = (
+        alt.Chart(_data(data), title=title, width=WIDTH - 240, height=170)
+        .mark_bar()
+        .encode(
+            y=alt.Y(
+                "feature:N",
+                title="Feature of the action plan",
+                sort=None,
+                axis=alt.Axis(labelLimit=320),
+            ),
+            x=alt.X("reviews:Q", axis=_count_axis("Reviews (number)"), stack=True),
+            color=alt.Color(
+                "answer:N",
+                title="Answer",
+                sort=answers,
+                scale=alt.Scale(
+                    domain=answers,
+                    range=[RESPONSE_COLOURS.get(a, "#999999") for a in table["columns"]],
+                ),
+            ),
+            order=alt.Order("answer_order:Q"),
+            tooltip=["feature:N", "answer:N", "reviews:Q"],
+        )
+        .transform_calculate(
+            answer_order="indexof(" + repr(answers).replace("'", '"') + ", datum.answer)"
+        )
+    )
+    listing = "; ".join(
+        f"{row['label']}: "
+        + ", ".join(
+            f"{labels.get(a, a)} {row['counts'].get(a)}"
+            for a in table["columns"]
+            if _shown(row["counts"].get(a))
+        )
+        for row in table["rows"]
+    )
+    description = (
+        f"Stacked horizontal bar chart: for each feature of the action plans, the number of "
+        f"reviews answering yes, no, partly or not clear, for {selection_name} "
+        f"(n = {table['n']} reviews). {listing}.{_hidden_text(hidden)}"
+    )
+    return Figure("fig-action-plans", title, render_svg(chart, title, description), description)
