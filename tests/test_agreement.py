@@ -334,3 +334,16 @@ def test_workbook_and_csv_folder_give_the_same_report(tmp_path: Path) -> None:
     write_xlsx_submission(workbook, {name: df.drop("_row") for name, df in sheets.items()})
     assert run(CODER_A, workbook, "json") == run(CODER_A, CODER_B, "json")
     assert run(CODER_A, CODER_B) == run(CODER_A, CODER_B)
+
+
+def test_command_line_reports_problems_on_stderr(tmp_path: Path) -> None:
+    """As `scr agreement` runs it (cmd_agreement): the table on stdout, a refusal on stderr."""
+    parser = argparse.ArgumentParser(prog="scr")
+    add_agreement_parser(parser.add_subparsers(dest="command"))
+    missing = tmp_path / "nowhere"
+    args = parser.parse_args(["agreement", str(CODER_A), str(missing)])
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = args.func(args)
+    assert code == 1 and out.getvalue() == ""
+    assert "B (" in err.getvalue() and "does not exist" in err.getvalue()

@@ -478,20 +478,25 @@ def agreement_text(result: Agreement, path_a: Path, path_b: Path) -> list[str]:
     ]
 
 
-def run_agreement(path_a: Path, path_b: Path, fmt: str, out: TextIO) -> int:
+def run_agreement(
+    path_a: Path, path_b: Path, fmt: str, out: TextIO, err: TextIO | None = None
+) -> int:
     """`scr agreement PATH_A PATH_B [--format text|json]`: write the agreement of two
     submissions to ``out``; exit 0, 1 when a submission has errors or cannot be read (its
-    report names sheet, row, column and rule), 2 when they do not code the same reviews."""
+    report names sheet, row, column and rule), 2 when they do not code the same reviews.
+    Why it could not compare goes to ``err`` (``out`` when None) as text, to ``out`` as
+    JSON with ``--format json``."""
     try:
         result = agreement(path_a, path_b)
     except AgreementError as exc:
         if fmt == "json":
             out.write(json.dumps({"error": str(exc), "details": exc.details}, indent=2) + "\n")
         else:
-            out.write(f"scr agreement: {exc}\n")
+            err = err or out
+            err.write(f"scr agreement: {exc}\n")
             for failed in exc.details:
                 for line in failed.get("lines", []):
-                    out.write(f"  {failed['submission']}: {line}\n")
+                    err.write(f"  {failed['submission']}: {line}\n")
         return exc.code
     if fmt == "json":
         out.write(json.dumps(agreement_json(result), indent=2, default=str) + "\n")
@@ -505,7 +510,9 @@ def run_agreement(path_a: Path, path_b: Path, fmt: str, out: TextIO) -> int:
 
 
 def cmd_agreement(args: argparse.Namespace) -> int:
-    return run_agreement(Path(args.path_a), Path(args.path_b), args.format, sys.stdout)
+    return run_agreement(
+        Path(args.path_a), Path(args.path_b), args.format, sys.stdout, err=sys.stderr
+    )
 
 
 def add_agreement_parser(subparsers: Any) -> argparse.ArgumentParser:
