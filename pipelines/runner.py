@@ -9,12 +9,14 @@ slot, as the UI's and the inbox sensor's runs do.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
@@ -162,12 +164,44 @@ def ingest(
         if warehouse.file.exists():
             with warehouse.get_connection() as con:
                 load.recover_interrupted(con)
-        outcomes = [ingest_one(p, warehouse, instance, submitted_by) for p in paths]
-        try:
-            refresh_marts(warehouse, instance)
-        except RefreshFailed as failed:
-            raise RefreshFailed(failed.reason, outcomes) from None
+        with _progress(len(paths) + 1) as step:
+            outcomes = []
+            for path in paths:
+                step(f"checking and loading {path.name}")
+                outcomes.append(ingest_one(path, warehouse, instance, submitted_by))
+            step("refreshing the study tables and publishing the snapshot")
+            try:
+                refresh_marts(warehouse, instance)
+            except RefreshFailed as failed:
+                raise RefreshFailed(failed.reason, outcomes) from None
     return outcomes
+
+
+@contextlib.contextmanager
+def _progress(total: int, console: Any = None) -> Iterator[Callable[[str], None]]:
+    """Steps shown as a progress bar on a terminal (stderr), for more than one submission;
+    nothing at all when the output is piped or logged."""
+    from rich.console import Console
+
+    console = console or Console(stderr=True)
+    if total <= 2 or not console.is_terminal:
+        yield lambda _label: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("starting", total=total)
+        started = False
+
+        def step(label: str) -> None:
+            nonlocal started
+            progress.update(task, description=label, advance=1 if started else 0)
+            progress.refresh()  # each step shown when it starts, not at the next tick
+            started = True
+
+        yield step
+        progress.update(task, advance=1)
 
 
 def refresh(warehouse_file: Path, notify: Callable[[str], None] | None = None) -> None:
