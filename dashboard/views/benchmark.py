@@ -92,9 +92,13 @@ def share_text(k: str, n: str, value: str, flag: str | None = None) -> pl.Expr:
     )
 
 
-def interval_text(low: str, high: str) -> pl.Expr:
+def interval_text(low: str, high: str, flag: str | None = None) -> pl.Expr:
+    """An exact 95% interval as '28% to 72%' (half up); c when hidden, a dash when none."""
+    hidden = pl.col(low).is_null() & (pl.col(flag).fill_null(False) if flag else pl.lit(False))
     return (
-        pl.when(pl.col(low).is_null())
+        pl.when(hidden)
+        .then(pl.lit(ui.SYMBOL))
+        .when(pl.col(low).is_null())
         .then(pl.lit("–"))
         .otherwise(pl.format("{}% to {}%", percent_expr(pl.col(low)), percent_expr(pl.col(high))))
     )
@@ -145,6 +149,9 @@ else:
             share_text("board_k", "board_n", "board_value").alias("Board"),
             interval_text("ci_low", "ci_high").alias("95% interval"),
             value_text("region_value", "region_suppressed").alias("Region"),
+            interval_text("region_ci_low", "region_ci_high", "region_suppressed").alias(
+                "Region 95% interval"
+            ),
             value_text("england_value", "england_suppressed").alias(comparator),
             pl.col("comparison").alias(f"Compared with {comparator}"),
             # The unanswered are left out of the denominator and shown here instead.
@@ -165,6 +172,7 @@ else:
                 "Board",
                 "95% interval",
                 "Region",
+                "Region 95% interval",
                 comparator,
                 f"Compared with {comparator}",
                 "Not answered",

@@ -70,9 +70,10 @@ elif previous_period is None:
     previous_note = "There is no earlier period to compare with."
 else:
     previous_note = (
-        f"Under each figure, the change since {previous_period}: in percentage points only "
-        f"where both periods have at least {MIN_CASES_FOR_CHANGE} cases; otherwise the "
-        f"counts now and in {previous_period} (k of n, was k of n), or nothing."
+        f"Under each figure, the change since {previous_period}: a share's in percentage "
+        f"points where both periods have at least {MIN_CASES_FOR_CHANGE} cases, otherwise "
+        "its counts now and then (k of n, was k of n); a median's or mean's only where both "
+        f"have {MIN_CASES_FOR_CHANGE} or more; a count's as the difference."
     )
 st.caption(
     f"For {sel.period or 'all periods together'}; the small line is the trend across "

@@ -84,15 +84,17 @@ def _terms(long: pl.DataFrame, side: str) -> pl.DataFrame:
     )
 
 
-def _interval(k: pl.Series, n: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """Exact 95% intervals of k of n (null where there is no case)."""
+def _interval(
+    k: pl.Series, n: pl.Series, names: tuple[str, str] = ("ci_low", "ci_high")
+) -> tuple[pl.Series, pl.Series]:
+    """Exact 95% intervals of k of n (null where there is no case, or a count is hidden)."""
     low, high = stats.clopper_pearson_arrays(
         k.cast(pl.Float64).fill_null(np.nan).to_numpy(),
         n.cast(pl.Float64).fill_null(np.nan).to_numpy(),
     )
     return (
-        pl.Series("ci_low", low, dtype=pl.Float64).fill_nan(None),
-        pl.Series("ci_high", high, dtype=pl.Float64).fill_nan(None),
+        pl.Series(names[0], low, dtype=pl.Float64).fill_nan(None),
+        pl.Series(names[1], high, dtype=pl.Float64).fill_nan(None),
     )
 
 
@@ -129,7 +131,8 @@ class BenchmarkReads(IndicatorReads):
         Columns: indicator, label, definition, numerator_text, denominator_text, board_k,
         board_n, board_value, ci_low, ci_high (exact Clopper-Pearson 95%), board_all (the count
         the denominator is part of, when it leaves unanswered items out, else null),
-        board_unanswered (board_all - board_n), region_k, region_n, region_value, england_k,
+        board_unanswered (board_all - board_n), region_k, region_n, region_value,
+        region_ci_low, region_ci_high (exact 95%, null where hidden), england_k,
         england_n, england_value, comparison (Higher, Similar, Lower, "Too few to compare",
         or "Not compared" when England's value is hidden), region_suppressed,
         england_suppressed and suppressed (either). The board's own figures are never
@@ -183,6 +186,9 @@ class BenchmarkReads(IndicatorReads):
             .join(england, on="indicator", how="left")
         )
         low, high = _interval(out["board_k"], out["board_n"])
+        region_low, region_high = _interval(
+            out["region_k"], out["region_n"], ("region_ci_low", "region_ci_high")
+        )
         comparisons = [
             stats.compare(k, n, p0)
             for k, n, p0 in zip(out["board_k"], out["board_n"], out["england_value"], strict=True)
@@ -190,6 +196,8 @@ class BenchmarkReads(IndicatorReads):
         return out.with_columns(
             low,
             high,
+            region_low,
+            region_high,
             pl.col("board_all").cast(pl.Int64),
             (pl.col("board_all") - pl.col("board_n")).cast(pl.Int64).alias("board_unanswered"),
             (pl.col("region_suppressed") | pl.col("england_suppressed")).alias("suppressed"),
