@@ -305,12 +305,15 @@ def _wrong_choice(wrong: WrongChoice, listing: str) -> UsageError:
     return UsageError(f"{option} {value!r} {wrong.problem}; {choose}")
 
 
-def _check_region(region: str | None) -> None:
-    """A region not in the coding frame (needs no warehouse)."""
+def _check_region(region: str | None, option: str = "region") -> None:
+    """A region (or a regional audience's --scope) not in the coding frame (needs no
+    warehouse)."""
+    from dataclasses import replace
+
     from warehouse.access.catalog import wrong_choices_without_data
 
     for wrong in wrong_choices_without_data(region=region):
-        raise _wrong_choice(wrong, "regions")
+        raise _wrong_choice(replace(wrong, key=option), "regions")
 
 
 def _audience_boards(args: argparse.Namespace, boards: pl.DataFrame) -> tuple[pl.DataFrame, str]:
@@ -319,6 +322,11 @@ def _audience_boards(args: argparse.Namespace, boards: pl.DataFrame) -> tuple[pl
     import polars as pl
 
     audience, scope = getattr(args, "audience", None), getattr(args, "scope", None)
+    if audience == "board" and scope is not None and scope not in boards["code"]:
+        # Whose board it is is unknown, so no board is named: the analyst can list them.
+        raise UsageError(
+            f"--scope {scope!r} is not a board in the warehouse; `scr codes boards` lists them"
+        )
     if audience == "public":
         return boards.head(0), "the public sees"
     if audience == "regional" and (scope or args.region):
@@ -421,6 +429,8 @@ def cmd_tables(args: argparse.Namespace) -> int:
     from warehouse.study_tables import compute_study_tables
 
     _check_region(args.region)
+    if args.audience == "regional":
+        _check_region(args.scope, "scope")
     if args.format == "xlsx" and not args.out:
         raise UsageError("--format xlsx needs --out FILE.xlsx")
     _check_audience(args)
@@ -472,7 +482,7 @@ def cmd_codes(args: argparse.Namespace) -> int:
     if args.audience == "public" and args.scope is not None:
         raise UsageError("--scope is for --audience regional or board")
     if args.audience == "regional":
-        _check_region(args.scope)
+        _check_region(args.scope, "scope")
     if args.what == "regions":
         listing = region_choices()
     else:

@@ -185,3 +185,17 @@ def test_output_to_a_reader_that_stops_reading_ends_quietly(boards_warehouse: Pa
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141, err
     assert "Traceback" not in err and "BrokenPipe" not in err and "internal error" not in err
+
+
+def test_an_audiences_wrong_scope_is_named(boards_warehouse: Path, capsys) -> None:
+    code, _, err = run(
+        boards_warehouse, capsys, "tables", "--audience", "regional", "--scope", "londn"
+    )
+    assert code == 2 and "--scope 'londn' is not a region code; choose one of: london" in err
+    code, _, err = run(boards_warehouse, capsys, "tables", "--audience", "board", "--scope", "B99")
+    assert code == 2 and "--scope 'B99' is not a board in the warehouse" in err
+    assert "B01" not in err  # whose board it is is unknown: none is named
+    code, _, err = run(
+        boards_warehouse, capsys, "codes", "boards", "--audience", "board", "--scope", "B99"
+    )
+    assert code == 2 and "--scope 'B99' is not a board" in err
