@@ -145,11 +145,11 @@ def _seed(
     default: str,
     *,
     refuse: Callable[[str], None] | None = None,
-) -> None:
+) -> str | None:
     """Give a widget its first value from the URL, and repair a value no longer offered.
 
-    A URL value that is not offered is replaced by the default silently when it is simply not
-    in the data (an old link, a typo); ``refuse`` raises OutOfScope when it is something this
+    A URL value that is not offered is replaced by the default, and returned so the caller
+    can say so (an old link, a typo); ``refuse`` raises OutOfScope when it is something this
     principal may not see, so the visitor is told instead of shown another view.
     """
     if key not in st.session_state:
@@ -157,8 +157,10 @@ def _seed(
         if wanted is not None and wanted not in options and refuse is not None:
             refuse(wanted)
         st.session_state[key] = wanted if wanted in options else default
-    elif st.session_state[key] not in options:
+        return wanted if wanted is not None and wanted not in options else None
+    if st.session_state[key] not in options:
         st.session_state[key] = default
+    return None
 
 
 def page_select(
@@ -171,10 +173,23 @@ def page_select(
     where: Any = None,
     help: str | None = None,
 ) -> str:
-    """A page's own selectbox, seeded from and written back to the URL under ``key``."""
+    """A page's own selectbox, seeded from and written back to the URL under ``key``. A
+    link's value that is not one of the options is named, with the option shown instead,
+    until the visitor chooses."""
     default = default if default is not None else options[0]
-    _seed(key, options, default)
+    rejected = _seed(key, options, default)
+    note_key = f"_scr_link_note_{key}"
+    if rejected is not None:
+        st.session_state[note_key] = (
+            f"This link asks for {label.lower()} {_shown(rejected)}, which is not one of the "
+            f"choices here: showing {_shown(labels.get(default, default))} instead."
+        )
     container = where if where is not None else st
+    if note_key in st.session_state:
+        if st.session_state[key] == default:
+            container.warning(st.session_state[note_key], icon=":material/link_off:")
+        else:
+            del st.session_state[note_key]
     value = container.selectbox(
         label, list(options), key=key, format_func=lambda c: labels.get(c, c), help=help
     )

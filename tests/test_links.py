@@ -103,3 +103,15 @@ def test_overview_opens_at_its_own_path(warehouse: Path) -> None:
     assert not at.exception and not at.error
     assert at.title[0].value == title
     assert at.selectbox(key="period").value == at.query_params["period"]
+
+
+def test_a_pages_own_unknown_choice_is_named(warehouse: Path) -> None:
+    at = opened()
+    at.query_params.update({"table": "t99_nope"})
+    at.switch_page("views/study_tables.py").run()
+    assert not at.exception and not at.error
+    (note,) = link_notes(at)
+    assert "table t99_nope, which is not one of the choices here: showing All tables" in note
+    assert at.selectbox(key="table").value == "all"
+    at.selectbox(key="table").set_value("t02_age").run()
+    assert link_notes(at) == []
