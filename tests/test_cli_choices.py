@@ -199,3 +199,14 @@ def test_an_audiences_wrong_scope_is_named(boards_warehouse: Path, capsys) -> No
         boards_warehouse, capsys, "codes", "boards", "--audience", "board", "--scope", "B99"
     )
     assert code == 2 and "--scope 'B99' is not a board" in err
+
+
+def test_a_region_with_no_reviews_is_named_with_those_that_have(
+    boards_warehouse: Path, capsys
+) -> None:
+    code, _, err = run(boards_warehouse, capsys, "tables", "--region", "central")
+    assert code == 2
+    assert (
+        "--region 'central' holds no review in the warehouse; choose one of: london (London), "
+        "north_east (North East), south_west (South West)"
+    ) in err

@@ -182,6 +182,7 @@ def test_help_documents_every_command() -> None:
         "template",
         "submissions",
         "history",
+        "codes",
         "dashboard",
         "--warehouse",
     ):

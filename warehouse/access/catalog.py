@@ -273,6 +273,13 @@ def wrong_choices(
             in_region = known.filter(pl.col("regions").list.contains(region))
             problem = f"has no review coded to {region_label(region)} (its reviews: {coded})"
             return [_choice("board", board, problem, in_region)]
+    if region is not None and board is None and period is None:
+        coded = con.execute(
+            "SELECT DISTINCT region FROM reviews WHERE region IS NOT NULL"
+        ).fetchall()
+        if region not in {r for (r,) in coded}:
+            regions = region_choices().filter(pl.col("code").is_in([r for (r,) in coded]))
+            return [_choice("region", region, "holds no review in the warehouse", regions)]
     if period is not None and (board is not None or region is not None):
         # Each part exists; together they may still select nothing: say where they do.
         held = con.execute(
