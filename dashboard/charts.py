@@ -14,6 +14,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
+from warehouse.disclosure import SYMBOL
 from warehouse.numbers import percent_expr, percent_of_expr
 
 # The selection in a strong blue, its region in dark orange, England in grey: the same
@@ -60,6 +61,8 @@ MARK_COLOURS = (*BAND_PALETTE, *BAND_COLOURS.values(), *CATEGORY_PALETTE)
 GRID_WIDTH = 760
 PANEL_OVERHEAD = 62  # the y axis labels and title, and the gap between panels
 COUNT_AXIS = {"tickMinStep": 1, "format": "d"}
+# A heatmap cell whose total is below this is drawn fainter (a share of few is not large).
+FULL_SHADE_FROM = 50
 
 
 def described(
@@ -503,7 +506,8 @@ def stacked_share(
                 title=colour_title,
                 sort=domain,
                 scale=alt.Scale(domain=domain, range=palette),
-                legend=alt.Legend(orient="bottom", labelLimit=320, columns=2),
+                # At the side: a legend below would take the bars' height (autosize fit).
+                legend=alt.Legend(orient="right", labelLimit=220),
             ),
             order=alt.Order(f"{order}:Q"),
             tooltip=[
@@ -546,18 +550,26 @@ def heatmap(
 
     ``total``: each cell's denominator (e.g. its agency's recommendations). A share of a
     small total is not a large figure: cells whose total is small are drawn faint (full
-    strength from 20), and the x labels carry each column's n, so one recommendation of one
-    never looks like the darkest cell."""
+    strength from FULL_SHADE_FROM), and the x labels carry each column's n, so one
+    recommendation of one never looks like the darkest cell."""
     scale = (
         alt.Scale(scheme=scheme, domain=list(domain), clamp=True)
         if domain
         else alt.Scale(scheme=scheme)
     )
+    # Axis titles always: the caller's, else the field's name in words (focus_label: Focus).
+    x_title = x_title or _humanise(x)
+    y_title = y_title or _humanise(y)
     if total is not None:
         totals = data.group_by(x).agg(pl.col(total).max().alias("_n"))
         data = data.join(totals, on=x, how="left").with_columns(
-            pl.format("{} (n={})", pl.col(x), pl.col("_n").fill_null(0)).alias("_x"),
-            (pl.col("_n").fill_null(0).clip(0, 20) / 20 * 0.8 + 0.2).alias("_strength"),
+            # A hidden total (disclosure control) reads c, and is small: drawn faint.
+            pl.format("{} (n={})", pl.col(x), pl.col("_n").cast(pl.String).fill_null(SYMBOL)).alias(
+                "_x"
+            ),
+            (
+                pl.col("_n").fill_null(0).clip(0, FULL_SHADE_FROM) / FULL_SHADE_FROM * 0.8 + 0.2
+            ).alias("_strength"),
         )
         if x_sort is not None:
             names = dict(zip(data[x].to_list(), data["_x"].to_list(), strict=True))
@@ -575,7 +587,8 @@ def heatmap(
             title=x_title,
             sort=x_sort,
             scale=x_scale,
-            axis=alt.Axis(labelAngle=-30, labelLimit=200),
+            # Every label shown (none dropped for overlap), slanted to fit.
+            axis=alt.Axis(labelAngle=-40, labelLimit=200, labelOverlap=False, labelAlign="right"),
         ),
         y=alt.Y(f"{y}:N", title=y_title, sort=y_sort, scale=y_scale, axis=alt.Axis(labelLimit=260)),
     )
@@ -583,8 +596,8 @@ def heatmap(
         color=alt.Color(f"{value}:Q", scale=scale, legend=None),
         opacity=alt.Opacity("_strength:Q", scale=None, legend=None),
         tooltip=[
-            alt.Tooltip(f"{y}:N", title=y_title or "Row"),
-            alt.Tooltip(f"{x_field}:N", title=x_title or "Column"),
+            alt.Tooltip(f"{y}:N", title=y_title),
+            alt.Tooltip(f"{x_field}:N", title=x_title),
             alt.Tooltip(f"{text}:N", title=value_title),
         ],
     )
@@ -599,11 +612,15 @@ def heatmap(
     rows = ", ".join(map(str, y_sort or data[y].unique(maintain_order=True).to_list()))
     return described(  # type: ignore[return-value]
         chart,
-        title or f"{y_title or 'Rows'} by {x_title or 'column'}",
+        title or f"{y_title} by {x_title.lower()}",
         description
         or f"Heatmap, rows: {rows}; each cell labelled with its figure and shaded by it"
         + (" (faint where its column's total is small)." if total else "."),
     )
+
+
+def _humanise(field: str) -> str:
+    return field.removesuffix("_label").replace("_", " ").capitalize()
 
 
 def hbar(

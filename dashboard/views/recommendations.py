@@ -84,7 +84,8 @@ else:
     )
     st.caption(
         "Number of recommendations addressed to each agency (columns), by focus; the "
-        "shading is the share of that agency's recommendations."
+        "shading is the share of that agency's recommendations, faint for an agency with "
+        "fewer than 50 (its number is beside its name), so a small agency never looks largest."
     )
     st.altair_chart(
         charts.heatmap(
@@ -96,6 +97,12 @@ else:
             x_sort=agency_order,
             y_sort=focus_order,
             domain=(0.0, 0.4),
+            # Faint where the agency has few recommendations: 1 of 1 is not the darkest.
+            total="agency_total",
+            x_title="Agency (its number of recommendations)",
+            y_title="Focus",
+            title="Recommendations by agency and focus",
+            value_title="Recommendations",
         ),
         width="stretch",
     )
