@@ -40,6 +40,7 @@ When the sources agree, the same rule picks which source is linked.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import getpass
 import json
 from dataclasses import dataclass
@@ -328,6 +329,15 @@ def _text_value(value: pl.Expr) -> pl.Expr:
     )
 
 
+def _closest_measures(cell: dict[str, str]) -> str:
+    """The hint for an unknown measure (only ever run on the rows in error): the closest
+    known ones, else where they are declared."""
+    known = list(MEASURES[cell["series"]])
+    near = difflib.get_close_matches(cell["measure"], known, n=3, cutoff=0.5)
+    listed = f"the closest known measures of {cell['series']}: {', '.join(near)}; " if near else ""
+    return listed + "every known measure is in warehouse/published.py (MEASURES)"
+
+
 def check_figures(
     rows: pl.DataFrame, con: duckdb.DuckDBPyConnection | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -372,7 +382,7 @@ def check_figures(
         known_series & pl.col("measure").is_not_null() & pl.col("label").is_null(),
         "measure",
         "known_measure",
-        pl.lit("known measures of ") + pl.col("series") + pl.lit(": see warehouse/published.py"),
+        pl.struct("series", "measure").map_elements(_closest_measures, pl.String),
     )
     problem(
         pl.col("label").is_not_null()
