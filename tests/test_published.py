@@ -323,3 +323,19 @@ def test_chart_groups_hold_real_figures_with_their_sources() -> None:
     assert not groups["headline_percents"]["measure"].str.starts_with("ofsted_eval_").any()
     for frame in groups.values():
         assert frame["source_url"].null_count() == 0 and frame["used"].all()
+
+
+def test_a_file_saved_by_excel_reads_and_a_wrong_header_is_named(tmp_path: Path) -> None:
+    row = 'panel,2021,rapid_reviews_received,12,count,T,https://www.gov.uk/p,"12 reviews"'
+    excel = tmp_path / "excel.csv"
+    excel.write_bytes(("\ufeff" + HEADER + "\r\n" + row + "\r\n").encode("utf-8"))
+    figures, problems = P.check_file(excel)
+    assert problems.is_empty() and figures["value"].to_list() == [12]
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text(HEADER.replace("quote", "excerpt") + "\n" + row + "\n", encoding="utf-8")
+    lines = P.issue_lines(P.check_file(wrong)[1])
+    assert lines == [
+        "[ERROR] file: the file must have exactly the columns "
+        + ", ".join(P.COLUMNS)
+        + " (missing: quote; unexpected: excerpt) (columns)"
+    ]

@@ -219,6 +219,8 @@ def read_figures(path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         return pl.DataFrame(), issue(
             "columns", f"the file cannot be read as a UTF-8 CSV ({first})", sheet=SHEET
         )
+    # Excel writes a byte-order mark before the first name; spaces around names are noise.
+    rows = rows.rename({c: c.lstrip("\ufeff").strip() for c in rows.columns})
     missing = [c for c in COLUMNS if c not in rows.columns]
     extra = [c for c in rows.columns if c not in COLUMNS]
     if missing or extra:
