@@ -237,6 +237,8 @@ def test_published_add_rejects_a_bad_file_by_row_column_and_rule(
         'notifications,2021,deaths,190,count,T,https://www.gov.uk/y,"190 deaths"',
         'biennial,2009-11,pct_cpp,110,percent,T,https://www.gov.uk/z,"110%"',
         'notifications,2021-22,deaths,-5,count,T,https://www.gov.uk/y,"down 5"',
+        ",2021-22,deaths,7,count,T,https://www.gov.uk/y,",
+        'annual,2021-22,deaths,7,count,T,https://www.gov.uk/y,"7"',
     )
     before = state(warehouse)
     assert run_published_add(bad, warehouse) == 1
@@ -250,6 +252,9 @@ def test_published_add_rejects_a_bad_file_by_row_column_and_rule(
         "(period_format): '2021'",
         "row 5, column value: a percent must be between 0 and 100 (percent_range): '110'",
         "row 6, column value: only a change (change_* measures) may be negative (value_sign)",
+        "row 7, column series: every column must have a value (required)",
+        "row 7, column quote: every column must have a value (required)",
+        "row 8, column series: series must be one of notifications, biennial, panel (series)",
     ):
         assert expected in err, err
     assert state(warehouse) == before  # no row, no ledger entry, nothing archived

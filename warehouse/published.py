@@ -311,7 +311,8 @@ def _period_parts(rows: pl.DataFrame) -> pl.DataFrame:
                 pl.coalesce(start + (end - start % 100) % 100, year).alias("_end"),
             )
         )
-    others = rows.filter(~pl.col("series").is_in(list(PERIOD_FORMATS)))
+    # every other row (an unknown or empty series too) stays, to be reported
+    others = rows.filter(~pl.col("series").is_in(list(PERIOD_FORMATS)).fill_null(False))
     return pl.concat(
         [*parts, others.with_columns(_start=pl.lit(None, pl.Int64), _end=pl.lit(None, pl.Int64))]
     ).sort("_row")
