@@ -330,6 +330,16 @@ def test_chart_groups_hold_real_figures_with_their_sources() -> None:
         assert frame["source_url"].null_count() == 0 and frame["used"].all()
 
 
+def test_a_hostile_quote_is_shown_escaped(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "hostile.csv",
+        'panel,2021,rapid_reviews_received,12,count,T,https://www.gov.uk/p,"\x1b[2J\u202e13"',
+    )
+    lines = P.issue_lines(P.check_file(path)[1])
+    assert len(lines) == 1 and "(value_in_quote)" in lines[0]
+    assert "\x1b" not in lines[0] and "\u202e" not in lines[0] and "\\x1b" in lines[0]
+
+
 def test_a_file_saved_by_excel_reads_and_a_wrong_header_is_named(tmp_path: Path) -> None:
     row = 'panel,2021,rapid_reviews_received,12,count,T,https://www.gov.uk/p,"12 reviews"'
     excel = tmp_path / "excel.csv"

@@ -50,7 +50,7 @@ import duckdb
 import polars as pl
 
 from warehouse.db import query_frame
-from warehouse.issues import ERROR, cell_issues, combine, empty_issues, issue
+from warehouse.issues import ERROR, cell_issues, combine, empty_issues, issue, shown
 
 SHIPPED = Path(__file__).with_name("published") / "national_series.csv"
 TABLE = "published_national_series"
@@ -163,6 +163,11 @@ PERIOD_FORMATS: dict[str, tuple[str, str]] = {
 }
 # The span a period may cover, in years (end - start), per series.
 PERIOD_SPANS = {"notifications": (1, 1), "biennial": (1, 4), "panel": (1, 1)}
+SPAN_WORDS = {
+    "notifications": "a financial year, the second year the one after the first (2023-24)",
+    "biennial": "a window of 1 to 4 years (2009-10, 2001-03, 2014-17)",
+    "panel": "a year (2021) or one year to the next (2018-19)",
+}
 FIRST_YEAR, LAST_YEAR = 1990, 2100
 
 # Who published a page, by its host: the official release over research, research over
@@ -436,11 +441,9 @@ def check_figures(
         "period_span",
         pl.lit("for ")
         + pl.col("series")
-        + pl.lit(": from one year to the next, within ")
-        + pl.lit(f"{FIRST_YEAR}-{LAST_YEAR}")
-        + pl.when(pl.col("series") == "biennial")
-        .then(pl.lit(" (a window of 1 to 4 years)"))
-        .otherwise(pl.lit("")),
+        + pl.lit(": ")
+        + pl.col("series").replace_strict(SPAN_WORDS, default="")
+        + pl.lit(f", between {FIRST_YEAR} and {LAST_YEAR}"),
     )
     problem(
         pl.col("source_url").is_not_null()
@@ -522,7 +525,9 @@ def issue_lines(issues: pl.DataFrame) -> list[str]:
             .otherwise(pl.lit("")),
         ).alias("line")
     )["line"]
-    return lines.to_list()
+    # Control and bidirectional characters from the file are shown escaped, never sent to
+    # a terminal as they are (as a submission's report does).
+    return [shown(line) for line in lines.to_list()]
 
 
 def check_file(
