@@ -197,6 +197,9 @@ def _check_selection(args: argparse.Namespace, warehouse: Path) -> str | None:
             con, args.period, args.region, args.board, boards=shown, boards_of=boards_of
         ):
             listing = {"period": "periods", "region": "regions", "board": "boards"}[wrong.key]
+            if wrong.key == "board" and args.audience in ("regional", "board"):
+                scope = args.scope or args.region or args.board
+                listing += f" --audience {args.audience} --scope {scope}"
             raise _usage_choices(wrong, listing)
         if args.board is None:
             return None
@@ -282,6 +285,12 @@ def run_report(args: argparse.Namespace) -> int:
         ValueError,
     ) as exc:
         print(f"scr report: {_plain(exc)}", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:
+        # Two codings that cannot be compared (warehouse.agreement.AgreementError).
+        if type(exc).__name__ != "AgreementError":
+            raise
+        print(f"scr report: --agreement: {exc}", file=sys.stderr)
         return EXIT_FAILED
 
 

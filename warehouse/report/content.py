@@ -279,32 +279,34 @@ def data_quality(access: Access, sel: Selection) -> dict[str, Any]:
 
 def agreement_section(pair: tuple[Path, Path] | None) -> dict[str, Any] | None:
     """Double-coding agreement of two codings of the same reviews, when given
-    (``warehouse.agreement.agreement_summary``, imported only then)."""
+    (``warehouse.agreement.agreement_summary``, imported only then): per coded column the
+    paired items, percent agreement, Cohen's kappa and its 95% interval."""
     if pair is None:
         return None
-    from warehouse.agreement import agreement_summary  # type: ignore[import-not-found]
+    from warehouse.agreement import agreement_summary
 
     summary = agreement_summary(*pair)
-    if not isinstance(summary, dict):
-        summary = dict(summary)  # a mapping-like summary
-    fields = []
-    for f in summary.get("fields", []):
-        fields.append(
-            {
-                "sheet": f.get("sheet"),
-                "column": f.get("column"),
-                "n": f.get("n"),
-                "agreement": _text(percent(f.get("agreement")))
-                if isinstance(f.get("agreement"), float) and f.get("agreement") <= 1
-                else _text(f.get("agreement")),
-                "kappa": _fixed(f.get("kappa")),
-                "interval": f"{_fixed(f.get('kappa_low'))} to {_fixed(f.get('kappa_high'))}",
-            }
-        )
+    fields = summary.to_dicts() if isinstance(summary, pl.DataFrame) else summary["fields"]
+    rows = [
+        {
+            "sheet": f.get("sheet"),
+            "column": f.get("column"),
+            "n": _text(f.get("n")),
+            "agreement": _text(percent(f.get("agreement"))),
+            "kappa": _fixed(f.get("kappa")),
+            "interval": (
+                f"{_fixed(f.get('kappa_low'))} to {_fixed(f.get('kappa_high'))}"
+                if f.get("kappa") is not None
+                else "–"
+            ),
+            "disagreements": _text(f.get("disagreements")),
+        }
+        for f in fields
+    ]
     return {
         "files": [p.name for p in pair],
-        "fields": fields,
-        "disagreements": len(summary.get("disagreements", [])),
+        "fields": rows,
+        "disagreements": sum(int(f.get("disagreements") or 0) for f in fields),
     }
 
 
@@ -538,7 +540,7 @@ def board_report(
     progress("reading the benchmark")
     bench = benchmark_section(access, sel, pool)
     progress("drawing the figures")
-    figures = figs.trend_figures(access.trends(Selection(board=board)), name)
+    figures = figs.trend_figures(access.trends(Selection(board=board)), name, compact=True)
     # The board's own counts (in full for whoever may see the board) over the pooled periods.
     periods = list(access.pooled_periods(period, pool))
     own = access.indicators(Selection(board=board), ("period",), all_periods=True).filter(

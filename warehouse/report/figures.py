@@ -40,12 +40,14 @@ WIDTH = 620
 @dataclass(frozen=True)
 class Figure:
     """One rendered figure: an id (its HTML anchor), title, the inline SVG (with its own
-    ``<title>``/``<desc>``) and the text alternative, also shown as its caption."""
+    ``<title>`` and ``<desc>``: the text alternative, listing every value drawn) and a short
+    visible caption."""
 
     id: str
     title: str
     svg: str
-    description: str
+    description: str  # the full text alternative, every value drawn (the SVG's <desc>)
+    caption: str  # what the chart shows, in a sentence (the visible caption)
 
 
 def render_svg(chart: alt.TopLevelMixin, title: str, description: str) -> str:
@@ -85,8 +87,20 @@ def _percent_axis(title: str) -> alt.Axis:
     return alt.Axis(title=title, format="d", values=[0, 25, 50, 75, 100])
 
 
-def _series_scale(names: Sequence[str]) -> alt.Scale:
-    return alt.Scale(domain=list(names), range=list(SERIES_COLOURS[: len(names)]))
+def _figure(
+    ident: str, chart: alt.TopLevelMixin, title: str, what: str, values: str, hidden: Sequence[str]
+) -> Figure:
+    """Render ``chart``: the caption says ``what`` it shows and how many points are hidden;
+    the SVG's description adds every value drawn and which are hidden."""
+    count = len(hidden)
+    caption = what + (
+        f" {count} {'value is' if count == 1 else 'values are'} not drawn: hidden by "
+        f"disclosure control (c in the tables)."
+        if count
+        else ""
+    )
+    description = f"{what} {values}.{_hidden_text(hidden)}"
+    return Figure(ident, title, render_svg(chart, title, description), description, caption)
 
 
 def _hidden_text(hidden: Sequence[str]) -> str:
@@ -102,15 +116,28 @@ def _hidden_text(hidden: Sequence[str]) -> str:
 # --- trends across periods -------------------------------------------------------------
 
 
-def trend_figures(trends: pl.DataFrame, selection_name: str) -> list[Figure]:
+def trend_figures(
+    trends: pl.DataFrame, selection_name: str, *, compact: bool = False
+) -> list[Figure]:
     """Reviews by period, and the key shares by period, for the selection and its
-    comparators (``Access.trends``: the selection, its region for a board, England)."""
+    comparators (``Access.trends``: the selection, its region for a board, England).
+    ``compact``: smaller panels, for the board report's few pages."""
+    width, height = (WIDTH - 120, 150) if compact else (WIDTH, 220)
+    panel_width, panel_height = (150, 95) if compact else (190, 130)
     if trends.is_empty():
         return []
     series = (
         trends.select("series", "series_order").unique().sort("series_order")["series"].to_list()
     )
-    scale = _series_scale(series)
+    # Colour by role, whatever is hidden: the selection, its region (a board's), England.
+    roles = trends.select("series", "series_order").unique().sort("series_order")
+    scale = alt.Scale(
+        domain=roles["series"].to_list(),
+        range=[SERIES_COLOURS[min(int(o), 2)] for o in roles["series_order"]],
+    )
+    # Every period on the axis, even one whose every point is hidden.
+    periods = sorted(trends["period"].drop_nulls().unique().to_list())
+    period_axis = alt.X("period:O", title="Review period", scale=alt.Scale(domain=periods))
     counts = trends.filter(pl.col("indicator") == "reviews").select(
         "period",
         "series",
@@ -125,10 +152,10 @@ def trend_figures(trends: pl.DataFrame, selection_name: str) -> list[Figure]:
     shown = counts.filter(pl.col("reviews").is_not_null())
     title = "Serious case reviews by period"
     chart = (
-        alt.Chart(_data(shown), title=title, width=WIDTH, height=220)
+        alt.Chart(_data(shown), title=title, width=width, height=height)
         .mark_line(point=True)
         .encode(
-            x=alt.X("period:O", title="Review period"),
+            x=period_axis,
             y=alt.Y("reviews:Q", axis=_count_axis("Reviews (number)")),
             color=alt.Color("series:N", title="Series", scale=scale),
             tooltip=["series:N", "period:O", "reviews:Q"],
@@ -142,13 +169,11 @@ def trend_figures(trends: pl.DataFrame, selection_name: str) -> list[Figure]:
         )
         for s in series
     )
-    description = (
+    what = (
         f"Line chart of the number of serious case reviews in each review period for "
-        f"{' and '.join(series)}. {points}.{_hidden_text(hidden)}"
+        f"{' and '.join(series)}."
     )
-    figures.append(
-        Figure("fig-trend-reviews", title, render_svg(chart, title, description), description)
-    )
+    figures.append(_figure("fig-trend-reviews", chart, title, what, points, hidden))
 
     keys = [k for k in TREND_SHARES if k in INDICATORS_BY_KEY]
     shares = trends.filter(pl.col("indicator").is_in(keys)).with_columns(
@@ -166,10 +191,10 @@ def trend_figures(trends: pl.DataFrame, selection_name: str) -> list[Figure]:
     )
     title = "Key shares by period"
     chart = (
-        alt.Chart(_data(shown), width=190, height=130)
+        alt.Chart(_data(shown), width=panel_width, height=panel_height)
         .mark_line(point=True)
         .encode(
-            x=alt.X("period:O", title="Review period"),
+            x=period_axis,
             y=alt.Y("percent:Q", axis=_percent_axis("Percent"), scale=alt.Scale(domain=[0, 100])),
             color=alt.Color("series:N", title="Series", scale=scale),
             tooltip=["series:N", "period:O", "measure:N", "percent:Q"],
@@ -192,17 +217,12 @@ def trend_figures(trends: pl.DataFrame, selection_name: str) -> list[Figure]:
         )
         for m in [INDICATORS_BY_KEY[k].label for k in keys]
     )
-    definitions = " ".join(
-        f"{INDICATORS_BY_KEY[k].label}: {INDICATORS_BY_KEY[k].counted}" for k in keys
-    )
-    description = (
+    what = (
         f"Small multiple line charts, one per measure, of the percent in each review period "
-        f"for {' and '.join(series)} (y axis 0 to 100 percent). {summary}.{_hidden_text(hidden)} "
-        f"{definitions}"
+        f"for {' and '.join(series)} (y axis 0 to 100 percent; the measures are defined with "
+        f"the board comparison and the tables)."
     )
-    figures.append(
-        Figure("fig-trend-shares", title, render_svg(chart, title, description), description)
-    )
+    figures.append(_figure("fig-trend-shares", chart, title, what, summary, hidden))
     return figures
 
 
@@ -231,7 +251,11 @@ def theme_figure(themes: pl.DataFrame, selection_name: str) -> Figure | None:
         alt.Chart(_data(shown), title=title, width=WIDTH, height=220)
         .mark_line(point=True)
         .encode(
-            x=alt.X("period:O", title="Review period"),
+            x=alt.X(
+                "period:O",
+                title="Review period",
+                scale=alt.Scale(domain=sorted(themes["period"].drop_nulls().unique().to_list())),
+            ),
             y=alt.Y(
                 "percent:Q",
                 axis=_percent_axis("Children with the circumstance coded yes (%)"),
@@ -254,12 +278,11 @@ def theme_figure(themes: pl.DataFrame, selection_name: str) -> Figure | None:
         )
         for c in order
     )
-    description = (
+    what = (
         f"Line chart of the percent of children (of all children in the reviews) whose "
-        f"review codes each family circumstance yes, by review period, for {selection_name}. "
-        f"{summary}.{_hidden_text(hidden)}"
+        f"review codes each family circumstance yes, by review period, for {selection_name}."
     )
-    return Figure("fig-themes", title, render_svg(chart, title, description), description)
+    return _figure("fig-themes", chart, title, what, summary, hidden)
 
 
 # --- recommendations and action plans (from the study tables) ---------------------------
@@ -300,12 +323,11 @@ def focus_figure(result: dict[str, Any], selection_name: str) -> Figure | None:
         )
     )
     listing = "; ".join(f"{r['label']} {r['count']}" for r in rows)
-    description = (
+    what = (
         f"Horizontal bar chart of the number of overview-report recommendations by focus, "
-        f"commonest first, for {selection_name} (n = {table['n']} recommendations). "
-        f"{listing}.{_hidden_text(hidden)}"
+        f"commonest first, for {selection_name} (n = {table['n']} recommendations)."
     )
-    return Figure("fig-recommendations", title, render_svg(chart, title, description), description)
+    return _figure("fig-recommendations", chart, title, what, listing, hidden)
 
 
 def recommendations_total_figure(result: dict[str, Any], selection_name: str) -> Figure | None:
@@ -330,13 +352,11 @@ def recommendations_total_figure(result: dict[str, Any], selection_name: str) ->
         )
     )
     listing = "; ".join(f"{r['label']}: {r['count']}" for r in rows)
-    description = (
+    what = (
         f"Bar chart of the number of reviews by how many recommendations their overview report "
-        f"made, for {selection_name} (n = {table['n']} reviews). {listing}.{_hidden_text(hidden)}"
+        f"made, for {selection_name} (n = {table['n']} reviews)."
     )
-    return Figure(
-        "fig-recommendations-total", title, render_svg(chart, title, description), description
-    )
+    return _figure("fig-recommendations-total", chart, title, what, listing, hidden)
 
 
 def action_plan_figure(result: dict[str, Any], selection_name: str) -> Figure | None:
@@ -397,9 +417,9 @@ def action_plan_figure(result: dict[str, Any], selection_name: str) -> Figure | 
         )
         for row in table["rows"]
     )
-    description = (
+    what = (
         f"Stacked horizontal bar chart: for each feature of the action plans, the number of "
         f"reviews answering yes, no, partly or not clear, for {selection_name} "
-        f"(n = {table['n']} reviews). {listing}.{_hidden_text(hidden)}"
+        f"(n = {table['n']} reviews)."
     )
-    return Figure("fig-action-plans", title, render_svg(chart, title, description), description)
+    return _figure("fig-action-plans", chart, title, what, listing, hidden)
