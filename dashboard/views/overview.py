@@ -54,10 +54,10 @@ def change(key: str, row: dict[str, Any]) -> tuple[str | None, str]:
     if kind == "share":
         if enough:
             return points_text(row["value"] - row["previous"]), "auto"
-        if row["previous_numerator"] is None or not n_then:
-            return None, "auto"
-        now = f"{row['numerator']:.0f} of {n_now}" if row["numerator"] is not None else ""
-        return f"{now} (was {row['previous_numerator']:.0f} of {n_then})".strip(), "off"
+        counts = (row["numerator"], n_now, row["previous_numerator"], n_then)
+        if any(c is None for c in counts) or not n_now or not n_then:
+            return None, "auto"  # a hidden count, or nothing to count: no change shown
+        return f"{counts[0]:.0f} of {n_now} (was {counts[2]:.0f} of {n_then})", "off"
     if enough:  # a median or mean
         return f"{round_half_up(row['value'] - row['previous'], 1):+.1f}", "auto"
     return None, "auto"
