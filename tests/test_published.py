@@ -336,8 +336,10 @@ def test_a_hostile_quote_is_shown_escaped(tmp_path: Path) -> None:
         'panel,2021,rapid_reviews_received,12,count,T,https://www.gov.uk/p,"\x1b[2J\u202e13"',
     )
     lines = P.issue_lines(P.check_file(path)[1])
-    assert len(lines) == 1 and "(value_in_quote)" in lines[0]
-    assert "\x1b" not in lines[0] and "\u202e" not in lines[0] and "\\x1b" in lines[0]
+    assert len(lines) == 2 and "(value_in_quote)" in lines[1]
+    assert "row 2, column quote: text must not hold control" in lines[0]
+    assert not any("\x1b" in line or "\u202e" in line for line in lines)
+    assert "\\x1b" in lines[0] and "\\u202e" in lines[1]
 
 
 def test_a_file_saved_by_excel_reads_and_a_wrong_header_is_named(tmp_path: Path) -> None:

@@ -50,7 +50,15 @@ import duckdb
 import polars as pl
 
 from warehouse.db import query_frame
-from warehouse.issues import ERROR, cell_issues, combine, empty_issues, issue, shown
+from warehouse.issues import (
+    ERROR,
+    HIDDEN,
+    cell_issues,
+    combine,
+    empty_issues,
+    issue,
+    shown,
+)
 
 SHIPPED = Path(__file__).with_name("published") / "national_series.csv"
 TABLE = "published_national_series"
@@ -198,6 +206,7 @@ RULES = {
     "source_url": "the source must be an http(s) address",
     "quote_length": f"the quote must be a verbatim excerpt of at most {QUOTE_MAX_CHARS} characters",
     "value_in_quote": "the value does not appear in its quote",
+    "hidden_characters": "text must not hold control, zero-width or bidirectional characters",
     "duplicate_in_file": "the same source gives this series, period and measure twice",
     "already_loaded": "this source's figure for this series, period and measure is already loaded",
 }
@@ -451,6 +460,8 @@ def check_figures(
         "source_url",
         "source_url",
     )
+    for column in COLUMNS:  # a verbatim quote or title has no control characters
+        problem(pl.col(column).str.contains(HIDDEN.pattern), column, "hidden_characters")
     problem(
         pl.col("quote").str.len_chars() > QUOTE_MAX_CHARS,
         "quote",
