@@ -301,8 +301,8 @@ def _wrong_choice(wrong: WrongChoice, listing: str) -> UsageError:
             f"the closest of the {plural(wrong.total, wrong.key)}: {', '.join(names)}; "
             f"`scr codes {listing}` lists them all"
         )
-    value = wrong.value if wrong.value.isprintable() else repr(wrong.value)
-    return UsageError(f"{option} {value!r} {wrong.problem}; {choose}")
+    # repr quotes the value and escapes anything a terminal would act on.
+    return UsageError(f"{option} {wrong.value!r} {wrong.problem}; {choose}")
 
 
 def _check_region(region: str | None, option: str = "region") -> None:

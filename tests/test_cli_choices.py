@@ -210,3 +210,10 @@ def test_a_region_with_no_reviews_is_named_with_those_that_have(
         "--region 'central' holds no review in the warehouse; choose one of: london (London), "
         "north_east (North East), south_west (South West)"
     ) in err
+
+
+def test_a_wrong_value_is_quoted_never_sent_raw_to_the_terminal(
+    boards_warehouse: Path, capsys
+) -> None:
+    code, _, err = run(boards_warehouse, capsys, "tables", "--board", "\x1b[31mB01")
+    assert code == 2 and "--board '\\x1b[31mB01' is not a board" in err and "\x1b" not in err
