@@ -356,3 +356,27 @@ def test_a_file_saved_by_excel_reads_and_a_wrong_header_is_named(tmp_path: Path)
         + ", ".join(P.COLUMNS)
         + " (missing: quote; unexpected: excerpt) (columns)"
     ]
+
+
+def test_official_changes_that_imply_different_totals_imply_none() -> None:
+    def row(period: str, measure: str, value: float) -> dict[str, object]:
+        return {
+            "series": "notifications",
+            "period": period,
+            "measure": measure,
+            "value": value,
+            "source_kind": P.OFFICIAL,
+        }
+
+    figures = pl.DataFrame(
+        [
+            row("2020-21", "notifications_total", 536),
+            row("2020-21", "change_total_vs_prev_year", 87),
+            row("2023-24", "notifications_total", 405),
+            row("2023-24", "change_total_vs_2018_19", -93),
+            row("2019-20", "notifications_total", 449),
+            row("2019-20", "change_total_vs_prev_year", -50),  # 2018-19: 499, not 498
+        ]
+    )
+    implied = P.implied_totals(figures).sort("period")
+    assert implied.rows() == [("notifications", "2019-20", "notifications_total", 449.0)]

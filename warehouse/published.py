@@ -595,7 +595,11 @@ def implied_totals(figures: pl.DataFrame) -> pl.DataFrame:
             (pl.col("total") - pl.col("change")).alias("implied"),
         )
         .drop_nulls()
-        .unique()
+        # one implied value per total; official changes implying different ones imply none
+        .group_by(KEY)
+        .agg(pl.col("implied").unique())
+        .filter(pl.col("implied").list.len() == 1)
+        .with_columns(pl.col("implied").list.first())
     )
 
 
