@@ -139,7 +139,8 @@ with ui.unless_refused():
             "`scr submissions show ID` prints its full report."
         )
         if rejected.height:
-            st.error(
+            # A warning, not an error: the page works; these files need fixing.
+            st.warning(
                 f"**{ui.plural(rejected.height, 'submission')} not accepted**, with the "
                 "commonest reasons (fix these in the file and submit it again):",
                 icon=":material/block:",
