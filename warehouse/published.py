@@ -717,6 +717,10 @@ def _loaded(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 def _replace_all(con: duckdb.DuckDBPyConnection, figures: pl.DataFrame) -> None:
     """Within the caller's transaction: the table becomes ``figures``, ``used`` marked."""
     marked = mark_used(figures).select(TABLE_COLUMNS)
+    groups = marked.group_by(KEY).agg(pl.col("used").sum())
+    if marked.height != figures.height or not (groups["used"] == 1).all():
+        # never reached: choosing the used rows keeps every row and marks one per figure
+        raise RuntimeError("choosing the used published figures lost or duplicated a row")
     con.execute(f"DELETE FROM {TABLE}")
     con.register("published_rows", marked)
     con.execute(f"INSERT INTO {TABLE} BY NAME SELECT * FROM published_rows")
