@@ -19,6 +19,7 @@ from warehouse.numbers import percent_of_expr
 from warehouse.study_tables import TABLES_BY_ID
 
 MISSING = "Missing"
+DASH = "–"  # no figure (not printed)
 # The study tables' units (their SQL's ``-- unit:``), singular: "n = 1 review".
 _SINGULAR = {"children": "child", "reviews": "review", "recommendations": "recommendation"}
 
@@ -169,7 +170,8 @@ def crosstab_frame(table: dict[str, Any], published: pl.DataFrame | None = None)
 
 def _count_and_percent(count: pl.Expr, total: pl.Expr) -> pl.Expr:
     """ "28 (70%)": a count with its percent of ``total`` (half up, warehouse.numbers)."""
-    return pl.format("{} ({}%)", count, percent_of_expr(count, total))
+    # A no-break space: "40 (100%)" stays on one line in a narrow column.
+    return pl.format("{}\u00a0({}%)", count, percent_of_expr(count, total))
 
 
 def published_crosstab_frame(table: dict[str, Any], published: pl.DataFrame) -> pl.DataFrame:

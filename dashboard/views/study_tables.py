@@ -26,7 +26,7 @@ notes = comparison_2002_notes()
 stem = "scr-tables-" + "-".join(
     part for part in (sel.period or "all-periods", sel.region, sel.board) if part
 )
-top = st.columns([3, 1, 1, 1])
+top = st.columns([4, 2, 1.4, 1.4])
 with top[0]:
     choice = state.page_select(
         "Table",
@@ -99,14 +99,12 @@ for meta in shown:
         continue
     if "columns" in table:
         # Long item labels wrap in a fixed column, so the counts and published figures fit.
-        ui.table(
-            tables.crosstab_frame(table),
-            {meta.row_header: st.column_config.TextColumn(width=380)},
-        )
+        # A static table: the questions are long and wrap, read whole (a grid cuts them).
+        st.table(tables.crosstab_frame(table), hide_index=True, border="horizontal")
         earlier = tables.published_crosstab_frame(table, published)
         if earlier.height:
             st.markdown("**Published 2001-03**, for comparison")
-            ui.table(earlier, {meta.row_header: st.column_config.TextColumn(width=380)})
+            st.table(earlier.fill_null(tables.DASH), hide_index=True, border="horizontal")
             st.caption(tables.crosstab_note(table, published))
     else:
         ui.table(tables.simple_frame(table, published))
