@@ -65,7 +65,8 @@ with right:
     )
     ui.table(
         shown.drop("suppressed"),
-        column_config=ui.column_formats(focus_label=("Focus", "text")) | figures,
+        # A fixed focus column, so the numbers stay in view in this narrow column.
+        column_config={"focus_label": st.column_config.TextColumn("Focus", width=190)} | figures,
     )
     ui.disclosure_note(access, table)
 
