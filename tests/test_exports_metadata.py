@@ -215,3 +215,13 @@ def test_scr_tables_writes_the_pair_to_a_zip(
     totals = data.filter(pl.col("category") == "Total")
     # 100% on every Total line, bar Table 18's (a table of counts: no percentages, z).
     assert set(totals.filter(~pl.col("table").str.starts_with("Table 18:"))["percent"]) == {"100"}
+
+
+def test_an_empty_selection_reads_zero_not_blank(con: duckdb.DuckDBPyConnection) -> None:
+    empty = compute_study_tables(con, region="nowhere")
+    data, _ = _pair(empty)
+    assert sum(data.null_count().row(0)) == 0
+    totals = data.filter(pl.col("category") == "Total")
+    assert set(totals["number"]) == {"0"} and set(totals["percent"]) == {"z"}  # no base
+    years = data.filter(pl.col("table").str.starts_with("Table 11:"))
+    assert years.height > 1 and set(years["number"]) == {"0"}

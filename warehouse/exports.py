@@ -541,8 +541,12 @@ def _computed_cells(result: dict[str, Any]) -> pl.DataFrame:
         "row_order",
         "column_order",
     )
-    simple = long.filter(pl.col("column_code") == "")
-    totals = simple.group_by("table_id", maintain_order=True).agg(pl.col("n").first())
+    # Every simple table has its Total line, even one without rows (Table 11, nothing selected).
+    totals = pl.DataFrame(
+        [(t["id"], str(t["n"])) for t in result["tables"] if "columns" not in t],
+        schema={"table_id": pl.String(), "n": pl.String()},
+        orient="row",
+    )
     n_total = pl.col("n").cast(pl.Int64, strict=False)
     simple_totals = totals.select(
         "table_id",
@@ -690,14 +694,15 @@ def tables_ees_frame(
     )
     grid = pl.col("column_code") != ""
     in_percent_table = pl.col("table_id").is_in(percent_tables)
-    # A crosstab column that only the published table has (Missing) is 0 in this selection:
-    # the grid shows Missing only when some answer is blank.
+    # A published row or column this selection's table has not is 0 here: a crosstab shows
+    # Missing only when some answer is blank, Table 11 only the years that occur.
     count = (
-        pl.when(grid & pl.col("count").is_null() & pl.col("published_count").is_not_null())
+        pl.when(pl.col("count").is_null() & pl.col("published_count").is_not_null())
         .then(pl.lit("0"))
         .otherwise(pl.col("count"))
     )
-    base = pl.col("n").fill_null(pl.col("n").drop_nulls().first().over("table_id"))
+    table_n = {t["id"]: str(t["n"]) for t in result["tables"]}
+    base = pl.col("n").fill_null(pl.col("table_id").replace_strict(table_n, default=None))
 
     def text(expr: pl.Expr, missing: str) -> pl.Expr:
         return expr.cast(pl.String).fill_null(missing)
