@@ -31,6 +31,7 @@ from warehouse.db import (
     snapshot_path,
     warehouse_path,
 )
+from warehouse.migrations import require_current
 
 if TYPE_CHECKING:
     import polars as pl
@@ -69,12 +70,18 @@ def _open_for_reading(path: Path) -> duckdb.DuckDBPyConnection:
     if not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}: run `scr build` or `scr ingest` first")
     try:
-        return connect(path, read_only=True, wait_seconds=2)
+        con = connect(path, read_only=True, wait_seconds=2)
     except WarehouseBusy:
         snap = snapshot_path(path)
-        if snap.exists():
-            return connect(snap, read_only=True)
+        if not snap.exists():
+            raise
+        con = connect(snap, read_only=True)
+    try:  # another schema version: say `scr upgrade` (or which release), change nothing
+        require_current(con)
+    except BaseException:
+        con.close()
         raise
+    return con
 
 
 def _print_outcomes(outcomes: list, fmt: str) -> int:  # list[IngestOutcome]
@@ -222,6 +229,21 @@ def cmd_build(args: argparse.Namespace) -> int:
     code = _print_outcomes(outcomes, "text")
     _say(f"warehouse: {args.warehouse_file}\nsnapshot:  {snapshot_path(args.warehouse_file)}")
     return code
+
+
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    from pipelines.runner import RefreshFailed, upgrade_warehouse
+
+    try:
+        result = upgrade_warehouse(args.warehouse_file, dry_run=args.dry_run)
+    except RefreshFailed as failed:
+        _err(f"scr: the schema was upgraded, but {failed}; run `scr build --refresh`")
+        return EXIT_STALE
+    for line in result.lines():
+        _say(line)
+    if result.changed:
+        _say(f"republished the marts and the snapshot: {snapshot_path(args.warehouse_file)}")
+    return EXIT_OK
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -880,6 +902,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_validate)
 
+    p = sub.add_parser(
+        "upgrade",
+        help="bring an older warehouse to this release's schema version: a backup copy "
+        "first, then the pending migrations in one transaction",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="only list the pending migrations; change nothing"
+    )
+    p.set_defaults(func=cmd_upgrade, writes=True)
+
+    from pipelines.published_cli import add_published_parser
+    from warehouse.agreement import add_agreement_parser
+
+    add_agreement_parser(sub)
+    add_published_parser(sub)
+
     p = sub.add_parser("tables", help="the study's Tables 2-20 for a selection")
     p.add_argument("--period", help="e.g. 2001-03 (default: all periods)")
     p.add_argument("--region", help="region code, e.g. london (default: England)")
@@ -1043,5 +1081,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_REJECTED
 
 
+def run() -> None:
+    """The `scr` console script: the command, then a quick exit (pipelines.process)."""
+    from pipelines.process import exit_now
+
+    exit_now(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
