@@ -26,6 +26,7 @@ from dashboard import auth, state, ui
 from warehouse import audit
 from warehouse.access import OutOfScope
 from warehouse.db import snapshot_path, warehouse_path
+from warehouse.migrations import snapshot_problem
 from warehouse.principal import Principal
 
 log = logging.getLogger("scr.dashboard")
@@ -136,6 +137,11 @@ def main() -> None:
             "then reload this page.",
             icon=":material/database:",
         )
+        st.stop()
+    problem = snapshot_problem(snapshot_path(warehouse))
+    if problem:  # an older (or newer) schema: say what to run, read nothing
+        st.title("SCR Observatory")
+        st.error(ui.plain(problem), icon=":material/upgrade:")
         st.stop()
 
     principal = auth.session_principal(warehouse)

@@ -289,3 +289,15 @@ def test_a_database_that_is_not_a_warehouse_is_not_adopted(tmp_path: Path) -> No
     con.close()
     with pytest.raises(SchemaUnknown):
         upgrade(path)
+
+
+def test_the_dashboard_says_run_scr_upgrade_on_an_old_snapshot(
+    baseline: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("SCR_WAREHOUSE", str(baseline))
+    app = AppTest.from_file(str(REPO / "dashboard" / "app.py"), default_timeout=60).run()
+    shown = " ".join(e.value for e in app.error)
+    assert "scr upgrade" in shown
+    assert not app.dataframe and not app.metric  # nothing read from the old snapshot

@@ -283,7 +283,17 @@ def upgrade(path: Path, *, dry_run: bool = False) -> UpgradeResult:
 
 def snapshot_problem(snapshot: Path) -> str | None:
     """Why the published snapshot at ``snapshot`` cannot be read by this release (an older
-    or a newer schema version), in words; None when it can."""
+    or a newer schema version), in words; None when it can. Looked at once per published
+    file (a new snapshot is a new file: the swap is an atomic rename)."""
+    try:
+        stat = snapshot.stat()
+    except FileNotFoundError:
+        return None
+    return _snapshot_problem(snapshot, stat.st_ino, stat.st_mtime_ns)
+
+
+@cache
+def _snapshot_problem(snapshot: Path, _inode: int, _mtime_ns: int) -> str | None:
     from warehouse.db import WarehouseBusy
 
     try:
