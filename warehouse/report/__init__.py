@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from warehouse.access import Access, Selection
+if TYPE_CHECKING:  # registering `scr report` must not import the read layer
+    from warehouse.access import Access
 
 Progress = Callable[[str], None]
 TEMPLATE = "template.html.j2"
@@ -126,7 +127,6 @@ def run_report(args: Any) -> int:
 
 
 __all__ = [
-    "Selection",
     "add_report_parser",
     "board_report",
     "board_report_html",

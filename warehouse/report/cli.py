@@ -107,13 +107,13 @@ def progress_reporter(steps: int) -> Iterator[Any]:
         console=console,
         transient=True,
     ) as bar:
-        task = bar.add_task("scr report", total=steps)
+        task = bar.add_task("scr report", total=steps + 1)  # + writing the file
 
         def step(text: str) -> None:
             bar.update(task, description=text, advance=1)
 
         yield step
-        bar.update(task, completed=steps)
+        bar.update(task, completed=steps + 1)
 
 
 # --- the selection and the audience ----------------------------------------------------

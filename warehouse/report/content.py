@@ -224,17 +224,16 @@ def included(access: Access, sel: Selection, result: dict[str, Any]) -> list[tup
             ("Boards (any period, placed in their latest region)", str(regions["boards"].sum()))
         )
     else:
-        boards = access.boards()
         if sel.board is not None:
-            boards = boards.filter(pl.col("board_code") == sel.board)
-        elif sel.region is not None:
-            boards = boards.filter(pl.col("region") == sel.region)
-        if sel.period is not None:
-            boards = boards.filter(
-                (pl.col("first_period") <= sel.period) & (pl.col("last_period") >= sel.period)
+            count = 1
+        else:
+            # Boards with a review in the selection (each placed in its latest stated region).
+            counted = access.board_indicators(sel).filter(
+                (pl.col("indicator") == "reviews") & (pl.col("numerator") > 0)
             )
-        scope = "" if access.principal.sees_everything else " (those in your scope)"
-        rows.append((f"Boards with reviews in the selection's span{scope}", str(boards.height)))
+            count = counted["board_code"].n_unique()
+        scope = "" if access.principal.sees_everything else ", those in your scope"
+        rows.append((f"Boards with reviews in the selection{scope}", str(count)))
     return rows
 
 
