@@ -200,7 +200,7 @@ else:
     with st.expander("What each proportion counts"):
         for ind in INDICATORS:
             if ind.kind == "share":
-                st.markdown(f"**{ind.label}**: {ind.definition} {ind.counted}")
+                st.markdown(f"**{ind.label}**: {ind.definition}")
 
     # Two boards side by side: only for a viewer who may see more than one board (the read
     # layer refuses a board outside the scope either way).

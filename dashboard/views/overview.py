@@ -127,7 +127,7 @@ for group, keys in GROUPS:
             delta=delta,
             delta_color="off",
             delta_arrow=arrow,
-            help=f"**{ind.label}.** {ind.definition} {ind.counted}{detail}",
+            help=f"**{ind.label}.** {ind.definition}{detail}",
             border=True,
             chart_data=spark if len(spark) > 1 else None,
             chart_type="line",
@@ -166,4 +166,4 @@ with st.expander("The figures as a table"):
     ui.disclosure_note(access, plot.filter(pl.col("series_order") == 0))
 with st.expander("What each figure counts"):
     for ind in INDICATORS:
-        st.markdown(f"**{ind.label}**: {ind.definition} {ind.counted}")
+        st.markdown(f"**{ind.label}**: {ind.definition}")

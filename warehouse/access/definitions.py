@@ -58,8 +58,7 @@ DENOMINATORS: dict[str, Denominator] = {
         Denominator("reviews", "reviews", "count(*)", "all reviews in the selection"),
         Denominator(
             "children", "children", "count(*)",
-            "all children who are the subject of a review in the selection (those with the "
-            "item blank or not known included, as in the study's tables)",
+            "all children who are the subject of a review in the selection",
         ),
         Denominator(
             "recommendations", "recommendations", "count(*)",
@@ -97,7 +96,7 @@ class Indicator:
     label: str
     kind: Literal["count", "share", "median", "mean"]
     unit: str  # what the denominator counts, in words
-    definition: str
+    about: str  # what the indicator is, in a sentence (its source table)
     numerator: str  # SQL aggregate over the rows of the denominator's source
     denominator: str  # a key of DENOMINATORS
     numerator_text: str = ""  # what the numerator counts, in words
@@ -117,12 +116,20 @@ class Indicator:
         return DENOMINATORS[self.denominator].of
 
     @property
+    def definition(self) -> str:
+        """What the indicator is and what it counts: numerator and denominator in words."""
+        return f"{self.about} {self.counted}".strip()
+
+    @property
     def counted(self) -> str:
         """Numerator and denominator in one sentence, for definitions and help texts."""
         if self.kind == "count":
-            return f"Counts {self.denominator_text}."
+            return ""  # a count has no denominator: its definition says what it counts
         if self.kind == "share":
-            return f"Numerator: {self.numerator_text}. Denominator: {self.denominator_text}."
+            # Unless the denominator says otherwise, blank or not-known answers stay in it,
+            # as in the study's tables (percent of n).
+            kept = "" if self.completeness_of else ", a blank or not-known answer included"
+            return f"Numerator: {self.numerator_text}. Denominator: {self.denominator_text}{kept}."
         return f"Of {self.denominator_text}."
 
 
