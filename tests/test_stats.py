@@ -116,6 +116,7 @@ def test_comparison_words_and_the_minimum() -> None:
     assert stats.comparable([6], 0.5)[0] and stats.compare(6, 6, 0.5) == "Higher"
     assert stats.compare(None, None, 0.4) == stats.compare(3, 0, 0.4) == "Not compared"
     assert stats.compare(3, 10, None) == "Not compared"
+    assert stats.compare(1, 1, None) == "Too few to compare"  # England hidden, one case
     words = set(stats.compare_arrays(np.arange(31), np.full(31, 30), 0.3))
     assert words == {"Higher", "Similar", "Lower"}
     assert not {"Better", "Worse"} & set(stats.COMPARISONS)

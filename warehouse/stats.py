@@ -163,7 +163,9 @@ def compare_arrays(k: npt.ArrayLike, n: npt.ArrayLike, p0: float | None) -> npt.
     """:func:`compare`, elementwise."""
     k_, n_ = _arrays(k, n)
     if p0 is None or np.isnan(p0):
-        return np.full(k_.shape, NOT_COMPARED, dtype=object)
+        # No England value: a handful of cases is still too few, whatever England's value.
+        few = (n_ > 0) & (n_ < MIN_CASES)
+        return np.where(few, TOO_FEW, NOT_COMPARED).astype(object)
     missing = np.isnan(k_) | np.isnan(n_) | (n_ <= 0)
     k_, n_ = np.nan_to_num(k_), np.nan_to_num(n_)
     return np.select(
@@ -176,8 +178,9 @@ def compare_arrays(k: npt.ArrayLike, n: npt.ArrayLike, p0: float | None) -> npt.
 def compare(k: int | None, n: int | None, p0: float | None) -> str:
     """A board's k of n against England's proportion p0: Higher or Lower when it lies beyond
     England's exact 95% funnel limit (its exact 95% interval excludes p0), else Similar;
-    "Too few to compare" when n is too small (:func:`comparable`); "Not compared" when there
-    is no England value or no case."""
+    "Too few to compare" when n is too small (:func:`comparable`; under :data:`MIN_CASES`
+    even without England's value); "Not compared" when there is no England value or no
+    case."""
     k_ = np.nan if k is None else k
     n_ = np.nan if n is None else n
     return str(compare_arrays([k_], [n_], p0)[0])

@@ -158,9 +158,12 @@ else:
             pl.when(pl.col("board_all").is_not_null())
             .then(
                 pl.format(
-                    "{} of {} reviews",
+                    "{} of {} {}",
                     pl.col("board_unanswered"),
                     pl.col("board_all"),
+                    pl.when(pl.col("board_all") == 1)
+                    .then(pl.lit("review"))
+                    .otherwise(pl.lit("reviews")),
                 )
             )
             .otherwise(pl.lit("–"))
@@ -276,6 +279,7 @@ with ui.unless_refused():
         # the sum of each board's exact chance at its own n (at most 1 in 20 each).
         by_chance = float(stats.chance_outside(compared["n"].to_numpy(), england).sum())
         expected = int(round_half_up(by_chance) or 0)
+        chance_text = f"about {expected}" if expected else "fewer than one"
         hidden_points = (
             f" {not_plotted} more are not plotted: their figures are hidden ({ui.SYMBOL})."
             if not_plotted
@@ -289,7 +293,7 @@ with ui.unless_refused():
             "proportion at each number of cases (a board on a line is inside it). "
             f"{too_few.height} of them have too few cases to compare (grey). Of the "
             f"{compared.height} compared, {outside.height} lie outside the 95% limits; if "
-            f"every one matched {comparator}, about {expected} would by chance alone (at "
+            f"every one matched {comparator}, {chance_text} would by chance alone (at "
             "these numbers of cases, each board's chance is at most 1 in 20 and often far "
             "less)." + hidden_points
         )
