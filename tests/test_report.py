@@ -227,3 +227,12 @@ def test_cli_writes_html_quietly_and_names_valid_choices(
     assert _run(["report", "--out", str(tmp_path / "r.docx")]) == 2
     assert _run(["report", "--audience", "public", "--board", board, "--out", str(out)]) == 2
     assert "no board-level figures" in capsys.readouterr().err
+
+
+def test_no_chromium_is_a_plain_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    from warehouse.report.pdf import PdfError, chromium_path
+
+    monkeypatch.delenv("SCR_CHROMIUM", raising=False)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(PdfError, match="needs Chromium"):
+        chromium_path()
