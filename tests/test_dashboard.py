@@ -146,7 +146,13 @@ def test_study_tables_show_the_study_layout_and_published_figures(warehouse: Pat
     assert first["Number"].tolist()[:8] == first["Published 2001-03"].tolist()[:8]
     gender = at.dataframe[2].value
     assert gender["2002 report %"].tolist()[:2] == [50, 50]
-    assert {b.label for b in at.get("download_button")} == {"CSV + metadata", "Excel", "JSON"}
+    assert {b.label for b in at.get("download_button")} == {
+        "CSV",
+        "Excel",
+        "JSON",
+        "EES data (CSV)",
+        "EES metadata (CSV)",
+    }
 
     at.selectbox(key="table").set_value("t08_cp_register").run()
     assert_healthy(at)

@@ -9,10 +9,11 @@ from dashboard import state, tables, ui
 from warehouse.access import (
     comparison_2002_notes,
     published_tables,
+    tables_csv_bytes,
     tables_json,
     tables_xlsx_bytes,
 )
-from warehouse.access.tables import tables_ees_zip_bytes
+from warehouse.exports import tables_ees_files
 from warehouse.study_tables import TABLES, TABLES_BY_ID
 
 access = state.get_access()
@@ -26,7 +27,7 @@ notes = comparison_2002_notes()
 stem = "scr-tables-" + "-".join(
     part for part in (sel.period or "all-periods", sel.region, sel.board) if part
 )
-top = st.columns([4, 2, 1.4, 1.4])
+top = st.columns([3, 1, 1, 1])
 with top[0]:
     choice = state.page_select(
         "Table",
@@ -38,20 +39,12 @@ with top[0]:
     )
 ui.download_button(
     top[1],
-    "CSV + metadata",
-    lambda: tables_ees_zip_bytes(
-        result,
-        stem,
-        audience=access.principal.role,
-        board_name=access.describe(sel) if sel.board else None,
-    ),
-    file_name=f"{stem}.zip",
-    mime="application/zip",
+    "CSV",
+    lambda: tables_csv_bytes(result),
+    file_name=f"{stem}.csv",
+    mime="text/csv",
     icon=":material/download:",
-    help="A zip of two CSV files in the style of the DfE's explore-education-statistics "
-    "tidy data: the tables with the published 2001-03 figures beside them and the "
-    "selection (period, region, board, audience) as columns, and a metadata file "
-    "describing each column.",
+    help="Tidy long CSV, as `scr tables --format csv` writes it.",
     width="stretch",
 )
 ui.download_button(
@@ -74,6 +67,50 @@ ui.download_button(
     icon=":material/download:",
     help="The tables JSON, as `scr tables` prints it.",
     width="stretch",
+)
+
+
+def ees_file(name: str) -> bytes:
+    """One file of the EES-style pair for this selection (built on click)."""
+    files = tables_ees_files(
+        result,
+        stem,
+        audience=access.principal.role,
+        board_name=access.describe(sel) if sel.board else None,
+    )
+    return files[name]
+
+
+# The same tables as tidy data with metadata, in the style of the DfE's
+# explore-education-statistics files: a data CSV and a metadata CSV describing its columns.
+ees = st.columns([3, 1.5, 1.5], vertical_alignment="center")
+ees[0].caption(
+    "**With metadata**, in the style of explore-education-statistics tidy data: the "
+    "selection (period, region, board, audience) and the published 2001-03 figures as "
+    "columns, and a metadata file describing each column."
+)
+ui.download_button(
+    ees[1],
+    "EES data (CSV)",
+    lambda: ees_file(f"{stem}.csv"),
+    file_name=f"{stem}.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    help="One line per table, category and response, this selection's figures beside the "
+    "published ones; c hidden, x not published, z no percentage.",
+    width="stretch",
+    key="ees-data",
+)
+ui.download_button(
+    ees[2],
+    "EES metadata (CSV)",
+    lambda: ees_file(f"{stem}.meta.csv"),
+    file_name=f"{stem}.meta.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    help="What each column of the data file is: filter or indicator, label, unit.",
+    width="stretch",
+    key="ees-metadata",
 )
 
 st.caption(

@@ -30,7 +30,13 @@ from warehouse.access import Access
 PAGES = [
     # The title names the selection (the sample's latest period is 2009-11).
     ("/", "England · 2009-11", [("stMetric", 13), ("stVegaLiteChart", 1)], "Headline figures"),
-    ("/study-tables", "Study tables", [("stDataFrame", 20), ("stDownloadButton", 3)], "Table 20:"),
+    (
+        "/study-tables",
+        "Study tables",
+        # Tables 16 and 20 and their published grids are static tables (labels wrap whole).
+        [("stDataFrame", 18), ("stTable", 4), ("stDownloadButton", 5)],
+        "Table 20:",
+    ),
     (
         "/region?region=london",
         "Region",
@@ -47,8 +53,8 @@ PAGES = [
     (
         "/recommendations?q=domestic+violence",
         "Recommendations",
-        [("stVegaLiteChart", 2), ("stDataFrame", 2)],
-        "recommendations contain",
+        [("stVegaLiteChart", 2), ("stDataFrame", 1), ("stDownloadButton", 1)],
+        "recommendations match",
     ),
     (
         "/data-quality",
