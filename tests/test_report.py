@@ -107,6 +107,7 @@ def test_figures_are_inline_svg_with_titles_and_text_alternatives(analyst_html: 
     assert set(figures) >= {
         "fig-trend-reviews",
         "fig-trend-shares",
+        "fig-trend-recommendations",
         "fig-themes",
         "fig-recommendations",
         "fig-recommendations-total",

@@ -103,6 +103,12 @@ def _figure(
     return Figure(ident, title, render_svg(chart, title, description), description, caption)
 
 
+def _groups(parts: dict[str, list[str]]) -> str:
+    """ "A: x, y; B: z" for the groups with at least one value shown ("no value shown")."""
+    text = "; ".join(f"{name}: {', '.join(items)}" for name, items in parts.items() if items)
+    return text or "no value shown"
+
+
 def _hidden_text(hidden: Sequence[str]) -> str:
     if not hidden:
         return ""
@@ -161,13 +167,14 @@ def trend_figures(
             tooltip=["series:N", "period:O", "reviews:Q"],
         )
     )
-    points = "; ".join(
-        f"{s}: "
-        + ", ".join(
-            f"{r['period']} {r['reviews']}"
-            for r in shown.filter(pl.col("series") == s).sort("period").iter_rows(named=True)
-        )
-        for s in series
+    points = _groups(
+        {
+            s: [
+                f"{r['period']} {r['reviews']}"
+                for r in shown.filter(pl.col("series") == s).sort("period").iter_rows(named=True)
+            ]
+            for s in series
+        }
     )
     what = (
         f"Line chart of the number of serious case reviews in each review period for "
@@ -207,15 +214,16 @@ def trend_figures(
             title=title,
         )
     )
-    summary = "; ".join(
-        f"{m}: "
-        + ", ".join(
-            f"{r['series']} {r['period']} {r['percent']}%"
-            for r in shown.filter(pl.col("measure") == m)
-            .sort("series", "period")
-            .iter_rows(named=True)
-        )
-        for m in [INDICATORS_BY_KEY[k].label for k in keys]
+    summary = _groups(
+        {
+            m: [
+                f"{r['series']} {r['period']} {r['percent']}%"
+                for r in shown.filter(pl.col("measure") == m)
+                .sort("series", "period")
+                .iter_rows(named=True)
+            ]
+            for m in [INDICATORS_BY_KEY[k].label for k in keys]
+        }
     )
     what = (
         f"Small multiple line charts, one per measure, of the percent in each review period "
@@ -223,7 +231,56 @@ def trend_figures(
         f"the board comparison and the tables)."
     )
     figures.append(_figure("fig-trend-shares", chart, title, what, summary, hidden))
+    if not compact:
+        figures.append(_recommendations_trend(trends, series, scale, period_axis, width, height))
     return figures
+
+
+def _recommendations_trend(
+    trends: pl.DataFrame,
+    series: list[str],
+    scale: alt.Scale,
+    period_axis: alt.X,
+    width: int,
+    height: int,
+) -> Figure:
+    """Mean recommendations per review (of reviews with a known total) by period."""
+    from warehouse.numbers import round_half_up_expr
+
+    means = trends.filter(pl.col("indicator") == "recs_per_review").with_columns(
+        round_half_up_expr(pl.col("value"), 1).alias("mean")
+    )
+    hidden = [
+        f"{r['series']} {r['period']}"
+        for r in means.filter(pl.col("mean").is_null()).iter_rows(named=True)
+    ]
+    shown = means.filter(pl.col("mean").is_not_null()).select("period", "series", "mean")
+    title = "Recommendations per review by period"
+    chart = (
+        alt.Chart(_data(shown), title=title, width=width, height=height - 40)
+        .mark_line(point=True)
+        .encode(
+            x=period_axis,
+            y=alt.Y("mean:Q", axis=alt.Axis(title="Recommendations per review (mean)")),
+            color=alt.Color("series:N", title="Series", scale=scale),
+            tooltip=["series:N", "period:O", "mean:Q"],
+        )
+    )
+    values = _groups(
+        {
+            s: [
+                f"{r['period']} {r['mean']:.1f}"
+                for r in shown.filter(pl.col("series") == s).sort("period").iter_rows(named=True)
+            ]
+            for s in series
+        }
+    )
+    what = (
+        "Line chart of the mean number of overview-report recommendations per review (of "
+        f"reviews with a known total, one decimal place) by review period for "
+        f"{' and '.join(series)}."
+    )
+    return _figure("fig-trend-recommendations", chart, title, what, values, hidden)
 
 
 # --- family circumstances (themes) --------------------------------------------------------
@@ -270,13 +327,16 @@ def theme_figure(themes: pl.DataFrame, selection_name: str) -> Figure | None:
             tooltip=["circumstance:N", "period:O", "percent:Q", "yes:Q", "children:Q"],
         )
     )
-    summary = "; ".join(
-        f"{c}: "
-        + ", ".join(
-            f"{r['period']} {r['percent']}%"
-            for r in shown.filter(pl.col("circumstance") == c).sort("period").iter_rows(named=True)
-        )
-        for c in order
+    summary = _groups(
+        {
+            c: [
+                f"{r['period']} {r['percent']}%"
+                for r in shown.filter(pl.col("circumstance") == c)
+                .sort("period")
+                .iter_rows(named=True)
+            ]
+            for c in order
+        }
     )
     what = (
         f"Line chart of the percent of children (of all children in the reviews) whose "
@@ -322,7 +382,7 @@ def focus_figure(result: dict[str, Any], selection_name: str) -> Figure | None:
             tooltip=["focus:N", "recommendations:Q"],
         )
     )
-    listing = "; ".join(f"{r['label']} {r['count']}" for r in rows)
+    listing = "; ".join(f"{r['label']} {r['count']}" for r in rows) or "no value shown"
     what = (
         f"Horizontal bar chart of the number of overview-report recommendations by focus, "
         f"commonest first, for {selection_name} (n = {table['n']} recommendations)."
@@ -351,7 +411,7 @@ def recommendations_total_figure(result: dict[str, Any], selection_name: str) ->
             tooltip=["band:N", "reviews:Q"],
         )
     )
-    listing = "; ".join(f"{r['label']}: {r['count']}" for r in rows)
+    listing = "; ".join(f"{r['label']}: {r['count']}" for r in rows) or "no value shown"
     what = (
         f"Bar chart of the number of reviews by how many recommendations their overview report "
         f"made, for {selection_name} (n = {table['n']} reviews)."
@@ -408,14 +468,15 @@ def action_plan_figure(result: dict[str, Any], selection_name: str) -> Figure | 
             answer_order="indexof(" + repr(answers).replace("'", '"') + ", datum.answer)"
         )
     )
-    listing = "; ".join(
-        f"{row['label']}: "
-        + ", ".join(
-            f"{labels.get(a, a)} {row['counts'].get(a)}"
-            for a in table["columns"]
-            if _shown(row["counts"].get(a))
-        )
-        for row in table["rows"]
+    listing = _groups(
+        {
+            row["label"]: [
+                f"{labels.get(a, a)} {row['counts'].get(a)}"
+                for a in table["columns"]
+                if _shown(row["counts"].get(a))
+            ]
+            for row in table["rows"]
+        }
     )
     what = (
         f"Stacked horizontal bar chart: for each feature of the action plans, the number of "
