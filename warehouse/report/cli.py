@@ -18,7 +18,7 @@ from typing import Any
 from warehouse.principal import ANALYST, PUBLIC, Principal
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-AUDIENCES = ("analyst", "public", "regional", "board")
+AUDIENCES = ("analyst", "national", "public", "regional", "board")
 KINDS = ("full", "board")
 SUFFIXES = (".html", ".pdf")
 
@@ -48,9 +48,10 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         choices=AUDIENCES,
         default="analyst",
         help="who the report is for (default: analyst, full figures, for those who hold the "
-        "warehouse). public: national and regional figures under disclosure control, never a "
-        "board; regional: its region's boards in full (--scope, else --region or the "
-        "board's region); board: its own board in full (--scope, else --board)",
+        "warehouse; national is the same). public: national and regional figures under "
+        "disclosure control, never a board; regional: its region's boards in full "
+        "(--scope, else --region or the board's region); board: its own board in full "
+        "(--scope, else --board)",
     )
     p.add_argument("--scope", metavar="CODE", help="the audience's own region or board")
     p.add_argument(
@@ -141,7 +142,7 @@ def _usage_choices(wrong: Any, listing: str) -> ReportUsage:
 def principal_for(args: argparse.Namespace, board_region: str | None) -> Principal:
     """The principal the report is read for (see --audience)."""
     audience = args.audience or "analyst"
-    if audience == "analyst":
+    if audience in ("analyst", "national"):
         if args.scope is not None:
             raise ReportUsage("--scope is for --audience regional or board")
         return ANALYST
