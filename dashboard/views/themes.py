@@ -177,7 +177,11 @@ with right:
     if two_plus["children"] is None:
         how_many = f"the number with two or more is hidden ({ui.SYMBOL})."
     else:
-        how_many = f"{two_plus['children']} ({ui.pct(two_plus['share'])}) have two or more."
+        n = two_plus["children"]
+        how_many = (
+            f"{ui.plural(n, 'child', 'children')} ({ui.pct(two_plus['share'])}) "
+            f"{'has' if n == 1 else 'have'} two or more."
+        )
     st.caption(f"Children by how many of the four circumstances are coded 'yes': {how_many}")
     ui.chart(
         charts.hbar(
