@@ -292,12 +292,17 @@ class BenchmarkReads(IndicatorReads):
             cube = self.hidden_cells()
             cells = {"k": NUMERATOR_CELL[indicator], "rest": rest_column(indicator)}
             cells["n"] = ind.denominator
-            # England's pooled count is shown only when every period's is.
-            cube_periods = (ALL_PERIODS,) if all_periods else periods
-            england_hidden = {
-                part: any((cell, ENGLAND, p) in cube for p in cube_periods)
-                for part, cell in cells.items()
-            }
+            # England's count for one period (or all) is hidden where the cube hides it. A
+            # pooled count of several periods is no cell of the cube, and may follow from
+            # cells that are shown (all periods minus the others): it is taken as known, so
+            # the points are protected as if it were shown (more hiding, never less).
+            if all_periods or len(periods) == 1:
+                period = ALL_PERIODS if all_periods else periods[0]
+                england_hidden = {
+                    part: (cell, ENGLAND, period) in cube for part, cell in cells.items()
+                }
+            else:
+                england_hidden = dict.fromkeys(cells, False)
             home = self.home_region()
             unnamed = (
                 protect_points(others, england_hidden, self.threshold)
