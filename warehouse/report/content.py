@@ -165,7 +165,8 @@ def report_tables(result: dict[str, Any]) -> list[ReportTable]:
             rows = [
                 {
                     "category": r["category"],
-                    "group": r["category_group"],
+                    # rows, total or summaries: the row's style
+                    "group": str(r["category_group"] or "rows").split()[0].lower(),
                     "cells": [
                         r["number"],
                         r["percent"],
