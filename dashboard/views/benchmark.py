@@ -24,6 +24,8 @@ def span(periods: tuple[str, ...]) -> str:
     return periods[0] if len(periods) == 1 else f"{periods[0]} to {periods[-1]}"
 
 
+# The title and what is pooled go first on the page, though they follow from the control below.
+top = st.container()
 # Pooling: the latest three periods up to the sidebar's period by default, or that one alone.
 pool = 3
 if sel.period is not None:
@@ -48,7 +50,7 @@ if sel.board is not None:
     title = f"{ui.plain(access.describe(sel))} ({ui.plain(sel.board)})"
 else:
     title = ui.plain(access.describe(sel))
-st.title(f"{title} · {when}")
+top.title(f"{title} · {when}")
 if sel.period is None:
     pooled_note = "All periods pooled (chosen in the sidebar)."
 elif len(periods) > 1:
@@ -62,7 +64,7 @@ elif pool == 3:
     pooled_note = f"{sel.period} alone: there is no earlier period to pool with it."
 else:
     pooled_note = f"{sel.period} alone. Choose *Three periods pooled* for steadier figures."
-st.caption(f"Board benchmark: a board beside its region and England. {pooled_note}")
+top.caption(f"Board benchmark: a board beside its region and England. {pooled_note}")
 
 st.info(
     "**Counts are small.** A board has only a few serious case reviews in a period, so each "
