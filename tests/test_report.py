@@ -229,6 +229,8 @@ def test_cli_writes_html_quietly_and_names_valid_choices(
     assert _run(["report", "--out", str(tmp_path / "r.docx")]) == 2
     assert _run(["report", "--audience", "public", "--board", board, "--out", str(out)]) == 2
     assert "no board-level figures" in capsys.readouterr().err
+    assert _run(["report", "--audience", "board", "--scope", "NOPE", "--out", str(out)]) == 2
+    assert "--scope 'NOPE' is not a board in the warehouse" in capsys.readouterr().err
 
 
 def test_no_chromium_is_a_plain_failure(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -177,13 +178,35 @@ def _check_selection(args: argparse.Namespace, warehouse: Path) -> str | None:
     import polars as pl
 
     from warehouse.access import Access
-    from warehouse.access.catalog import board_choices, wrong_choices, wrong_choices_without_data
+    from warehouse.access.catalog import (
+        WrongChoice,
+        board_choices,
+        nearest_first,
+        wrong_choices,
+        wrong_choices_without_data,
+    )
 
     for wrong in wrong_choices_without_data(region=args.region):
         raise _usage_choices(wrong, "regions")
+    if args.audience == "regional" and args.scope is not None:
+        for wrong in wrong_choices_without_data(region=args.scope):
+            raise _usage_choices(replace(wrong, key="scope"), "regions")
     analyst = Access(warehouse, ANALYST)
     with analyst.connect() as con:
         boards = board_choices(con)
+        if args.audience == "board" and args.scope is not None:
+            if args.scope not in boards["code"]:
+                known = boards.select("code", "name")
+                raise _usage_choices(
+                    WrongChoice(
+                        "scope",
+                        args.scope,
+                        "is not a board in the warehouse",
+                        nearest_first(args.scope, known),
+                        known.height,
+                    ),
+                    "boards",
+                )
         shown, boards_of = boards, "in the warehouse"
         if args.audience == "public":
             shown, boards_of = boards.head(0), "the public sees"
