@@ -4,7 +4,8 @@ Every figure is drawn from what the read layer returns for the report's principa
 figure hidden by disclosure control is simply not drawn (and its caption says so). Shares are
 whole percents from ``warehouse.numbers`` (half up) before they reach a chart: no axis or
 tooltip format rounds a share. Each SVG carries a ``<title>`` and ``<desc>`` (its text
-alternative), and the same text is the figure's caption in the report.
+alternative, listing every value drawn and every value hidden); the report's visible caption
+says what the chart shows and how many values are hidden.
 """
 
 from __future__ import annotations
