@@ -80,6 +80,19 @@ def description_of(chart: alt.TopLevelMixin) -> str:
     return str(text) if text else ""
 
 
+def with_aria(data: pl.DataFrame, fields: dict[str, str]) -> pl.DataFrame:
+    """``data`` with ``_aria``: each mark's description for screen readers, from the same
+    pre-formatted fields as its tooltip (title: field), so no raw share is read out."""
+    parts = [
+        pl.format(f"{title}: {{}}", pl.col(field).cast(pl.String).fill_null("–"))
+        for field, title in fields.items()
+    ]
+    return data.with_columns(pl.concat_str(parts, separator="; ").alias("_aria"))
+
+
+ARIA = alt.Description("_aria:N")
+
+
 def count_axis(**kwargs: object) -> alt.Axis:
     """An axis of counts: ticks at whole numbers only (no 0.5 of a review)."""
     return alt.Axis(**COUNT_AXIS, **kwargs)  # type: ignore[arg-type]
@@ -108,7 +121,12 @@ def _trend_encodings(
 ) -> alt.Chart:
     series, colours, shapes = series_scales(data)
     y_axis = count_axis(title=y_title) if count else alt.Axis(title=y_title, tickMinStep=1)
-    return alt.Chart(data.filter(pl.col("shown").is_not_null())).encode(
+    shown = with_aria(
+        data.filter(pl.col("shown").is_not_null()),
+        {"series": "Series", "title": "Indicator", "period": "Period", "text": "Value"},
+    )
+    return alt.Chart(shown).encode(
+        description=ARIA,
         x=alt.X("period:O", title="Period", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("shown:Q", axis=y_axis, scale=alt.Scale(zero=True)),
         color=alt.Color(
@@ -263,7 +281,10 @@ def funnel_chart(boards: pl.DataFrame, limits: pl.DataFrame, title: str) -> alt.
     The x axis runs from 0 past the largest board with whole-number ticks; boards at the
     same place are one point sized by their number; the limit lines stop where they meet
     0% or 100% and the axes are drawn over them."""
-    points_data = _funnel_points(boards)
+    points_data = with_aria(
+        _funnel_points(boards),
+        {"who": "Boards", "boards": "How many", "counts": "Cases", "band": "Against England"},
+    )
     n_max = max(
         int(points_data["n"].max() or 1) if points_data.height else 1,
         int(limits["n"].max() or 1) if limits.height else 1,
@@ -285,7 +306,7 @@ def funnel_chart(boards: pl.DataFrame, limits: pl.DataFrame, title: str) -> alt.
     limit_long = _limit_lines(limits)
     lines = (
         alt.Chart(limit_long)
-        .mark_line(strokeWidth=1.4, color=RULE_COLOUR, clip=True)
+        .mark_line(strokeWidth=1.4, color=RULE_COLOUR, clip=True, aria=False)
         .encode(
             x=alt.X("n:Q", scale=x_scale, axis=count_axis(zindex=1), title=x_title),
             y=alt.Y(
@@ -307,7 +328,11 @@ def funnel_chart(boards: pl.DataFrame, limits: pl.DataFrame, title: str) -> alt.
     england = (
         alt.Chart(england_frame)
         .mark_rule(color=TEXT_COLOUR, strokeWidth=1.5)
-        .encode(y="england:Q", tooltip=[alt.Tooltip("text:N", title="England")])
+        .encode(
+            y="england:Q",
+            tooltip=[alt.Tooltip("text:N", title="England")],
+            description=alt.value(f"England: {england_frame['text'][0]}"),
+        )
     )
     bands = points_data["band"].unique(maintain_order=True).to_list()
     known = [b for b in BAND_COLOURS if b in bands]
@@ -339,6 +364,7 @@ def funnel_chart(boards: pl.DataFrame, limits: pl.DataFrame, title: str) -> alt.
                 scale=alt.Scale(domain=domain, range=BAND_SHAPES[: len(domain)]),
                 legend=None,
             ),
+            description=ARIA,
             tooltip=[
                 alt.Tooltip("who:N", title="Boards"),
                 alt.Tooltip("boards:Q", title="How many", format="d"),
@@ -358,12 +384,14 @@ def funnel_chart(boards: pl.DataFrame, limits: pl.DataFrame, title: str) -> alt.
     )
     ring = (
         alt.Chart(chosen)
-        .mark_point(size=320, shape="circle", strokeWidth=2.5, color=SERIES_COLOURS[0])
+        .mark_point(size=320, shape="circle", strokeWidth=2.5, color=SERIES_COLOURS[0], aria=False)
         .encode(x=x, y=y)
     )
     label = (
         alt.Chart(chosen)
-        .mark_text(align="left", dx=14, dy=-12, fontWeight="bold", color=SERIES_COLOURS[0])
+        .mark_text(
+            align="left", dx=14, dy=-12, fontWeight="bold", color=SERIES_COLOURS[0], aria=False
+        )
         .encode(x=x, y=y, text="label:N")
     )
     chart = alt.layer(lines, england, points, ring, label).properties(height=420)
@@ -393,10 +421,12 @@ def benchmark_chart(bench: pl.DataFrame, board: str, region: str | None) -> alt.
     y = alt.Y("label:N", title="Indicator", sort=None, axis=alt.Axis(labelLimit=260))
     x_scale = alt.Scale(domain=[0, 100])
     x_title = "% of the board's children or reviews"
+    ci_aria = {"label": "Indicator", "ci_low_text": "95% CI from", "ci_high_text": "95% CI to"}
     interval = (
-        alt.Chart(data)
+        alt.Chart(with_aria(data, ci_aria))
         .mark_rule(strokeWidth=3, color=BAND_PALETTE[0], opacity=0.6)
         .encode(
+            description=ARIA,
             y=y,
             x=alt.X("ci_low:Q", title=x_title, scale=x_scale),
             x2="ci_high:Q",
@@ -432,9 +462,14 @@ def benchmark_chart(bench: pl.DataFrame, board: str, region: str | None) -> alt.
         )
     )
     points = (
-        alt.Chart(marks.drop_nulls("percent"))
+        alt.Chart(
+            with_aria(
+                marks.drop_nulls("percent"), {"who": "Who", "label": "Indicator", "text": "%"}
+            )
+        )
         .mark_point(filled=True, size=90)
         .encode(
+            description=ARIA,
             y=y,
             x=alt.X("percent:Q", scale=x_scale, title=x_title),
             color=alt.Color(
@@ -484,11 +519,15 @@ def stacked_share(
         (pl.col(value) * 100).alias("_percent"),
         pl.format("{}%", percent_expr(pl.col(value))).alias("_percent_text"),
     )
+    plotted = with_aria(
+        plotted, {x: x_title, colour: colour_title, text: "Number", "_percent_text": "Share"}
+    )
     palette = [CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)] for i in range(len(domain))]
     chart = (
         alt.Chart(plotted)
         .mark_bar(stroke="white", strokeWidth=0.5)
         .encode(
+            description=ARIA,
             x=alt.X(
                 f"{x}:O",
                 title=x_title,
@@ -578,6 +617,7 @@ def heatmap(
     else:
         data = data.with_columns(pl.lit(1.0).alias("_strength"))
         x_field = x
+    data = with_aria(data, {y: y_title, x_field: x_title, text: value_title})
     # Empty categories keep their row and column: every sorted value stays on its axis.
     x_scale = alt.Scale(domain=x_sort) if x_sort else alt.Undefined
     y_scale = alt.Scale(domain=y_sort) if y_sort else alt.Undefined
@@ -593,6 +633,7 @@ def heatmap(
         y=alt.Y(f"{y}:N", title=y_title, sort=y_sort, scale=y_scale, axis=alt.Axis(labelLimit=260)),
     )
     cells = base.mark_rect().encode(
+        description=ARIA,
         color=alt.Color(f"{value}:Q", scale=scale, legend=None),
         opacity=alt.Opacity("_strength:Q", scale=None, legend=None),
         tooltip=[
@@ -603,7 +644,7 @@ def heatmap(
     )
     # White text only on a dark, full-strength cell; dark text everywhere else (>= 4.5:1).
     dark = f"datum.{value} > {0.6 * (domain[1] if domain else 1)} && datum._strength > 0.8"
-    labels = base.mark_text(fontSize=11).encode(
+    labels = base.mark_text(fontSize=11, aria=False).encode(
         text=f"{text}:N",
         color=alt.condition(dark, alt.value("white"), alt.value(TEXT_COLOUR)),
     )
@@ -639,6 +680,7 @@ def hbar(
     data = data.with_columns(pl.col(x).fill_null(0).alias("_label_at"))
     order = data[y].cast(pl.String).to_list()
     axis_title = y_title or y.replace("_", " ").capitalize()
+    data = with_aria(data, {y: axis_title, text: x_title})
     base = alt.Chart(data).encode(
         y=alt.Y(
             f"{y}:N",
@@ -650,9 +692,9 @@ def hbar(
     )
     chart = alt.layer(
         base.mark_bar(color=SERIES_COLOURS[0]).encode(
-            x=alt.X(f"{x}:Q", title=x_title, axis=count_axis())
+            x=alt.X(f"{x}:Q", title=x_title, axis=count_axis()), description=ARIA
         ),
-        base.mark_text(align="left", dx=4, color=TEXT_COLOUR).encode(
+        base.mark_text(align="left", dx=4, color=TEXT_COLOUR, aria=False).encode(
             x="_label_at:Q", text=f"{text}:N"
         ),
     ).properties(height=alt.Step(28))

@@ -309,3 +309,17 @@ def test_plurals() -> None:
     assert ui.plural(2, "review") == "2 reviews"
     assert ui.plural(1, "child", "children") == "1 child"
     assert ui.plural(1234, "review") == "1,234 reviews"
+
+
+def test_marks_are_described_for_screen_readers_without_raw_shares() -> None:
+    """Vega reads each mark's description out; by default it lists the encoded fields, a
+    raw share among them (0.353591160221). Every data mark carries its tooltip's text."""
+    cells = pl.DataFrame(
+        {"a": ["x", "y"], "b": ["p", "q"], "share": [0.353591160221, 5 / 8], "text": ["35%", "63%"]}
+    )
+    spec = charts.heatmap(cells, "a", "b", "share", "text", value_title="Children").to_dict()
+    rect, labels = spec["layer"]
+    assert rect["encoding"]["description"]["field"] == "_aria"
+    assert labels["mark"]["aria"] is False
+    rows = spec["datasets"][spec["data"]["name"]]
+    assert [r["_aria"] for r in rows] == ["B: p; A: x; Children: 35%", "B: q; A: y; Children: 63%"]

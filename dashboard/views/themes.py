@@ -66,11 +66,21 @@ trend = themes.filter(pl.col("share").is_not_null()).with_columns(
     pl.format("{}%", percent_of_expr(pl.col("yes"), pl.col("children"))).alias("percent_text"),
     pl.format("{} of {}", pl.col("yes"), pl.col("children")).alias("counts"),
 )
+trend = charts.with_aria(
+    trend,
+    {
+        "label": "Circumstance",
+        "period": "Period",
+        "percent_text": "% of children",
+        "counts": "Children",
+    },
+)
 periods = themes["period"].unique().sort().to_list()
 line = (
     alt.Chart(trend)
     .mark_line(point=True)
     .encode(
+        description=charts.ARIA,
         # Every period keeps its place on the axis, one whose figures are hidden too.
         x=alt.X(
             "period:O",
@@ -148,7 +158,7 @@ with left:
             "text",
             x_sort=shorts,
             y_sort=shorts,
-            x_title="Circumstance",
+            x_title="Together with",
             y_title="Circumstance",
             domain=(0.0, max(float(pairs["share"].max() or 0.0), 0.01)),
             step=50,
