@@ -248,6 +248,10 @@ def _check_arguments(args: argparse.Namespace) -> Path:
         raise ReportUsage("--kind board names a board: not for --audience public")
     if args.threshold is not None and args.threshold < 1:
         raise ReportUsage("--threshold must be 1 or more")
+    if out.suffix.lower() == ".pdf":
+        from warehouse.report.pdf import chromium_path
+
+        chromium_path()  # no Chromium: say so before any work (PdfError, exit 1)
     if args.agreement:
         for name in args.agreement:
             if not Path(name).exists():
