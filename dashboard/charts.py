@@ -120,6 +120,8 @@ def _trend_encodings(
     data: pl.DataFrame, legend: bool, y_title: str | None, count: bool
 ) -> alt.Chart:
     series, colours, shapes = series_scales(data)
+    # Every period keeps its place, one whose figures are all hidden too.
+    periods = data["period"].unique().sort().to_list()
     y_axis = count_axis(title=y_title) if count else alt.Axis(title=y_title, tickMinStep=1)
     shown = with_aria(
         data.filter(pl.col("shown").is_not_null()),
@@ -127,7 +129,9 @@ def _trend_encodings(
     )
     return alt.Chart(shown).encode(
         description=ARIA,
-        x=alt.X("period:O", title="Period", axis=alt.Axis(labelAngle=0)),
+        x=alt.X(
+            "period:O", title="Period", axis=alt.Axis(labelAngle=0), scale=alt.Scale(domain=periods)
+        ),
         y=alt.Y("shown:Q", axis=y_axis, scale=alt.Scale(zero=True)),
         color=alt.Color(
             "series:N",
@@ -155,7 +159,11 @@ def trend_grid(
     ``unit``, the y axis title, when present). A hidden figure (``shown`` null) is no point:
     the line skips it. The grid fits the page at 1280 px (panels narrow to fit); for a grid
     that wraps on narrower windows, use ``ui.trend_grid``."""
-    unit = data["unit"][0] if "unit" in data.columns and data.height else "Value"
+    units = (
+        ", ".join(data["unit"].unique(maintain_order=True).to_list())
+        if "unit" in data.columns
+        else "each indicator's value"
+    )
     base = _trend_encodings(data, legend=True, y_title=None, count=False)
     layered = alt.layer(base.mark_line(), base.mark_point(filled=True, size=45)).properties(
         height=height, width=panel_width(columns, width)
@@ -176,7 +184,7 @@ def trend_grid(
         chart,
         "Trends by period",
         f"Line charts by period, one panel per indicator ({names}), a line for {series}. "
-        f"Y axes: {unit}; x axis: period.",
+        f"Y axes: {units}; x axis: period.",
     )
 
 
