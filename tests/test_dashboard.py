@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.auth import PRINCIPAL_KEY
 from tests.sample_warehouses import sample_warehouse_once
 from warehouse.access import Access, Selection
+from warehouse.numbers import percent_of
 from warehouse.principal import Principal
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
@@ -174,12 +175,21 @@ def test_region_page(warehouse: Path, access: Access) -> None:
     )
     assert len(regions) == with_reviews.height + 1  # and England's own row, first
     assert regions["label"].iloc[0] == "England"
+    # England's figures from the read layer, a share as a whole percent rounded half up.
+    england = access.indicators(period).filter(pl.col("indicator") == "under_one")
+    under_one = percent_of(int(england["numerator"][0]), int(england["denominator"][0]))
+    assert int(regions["under_one"].iloc[0]) == under_one
     change(at, "region", "london")
     assert "London against England, by period" in [s.value for s in at.subheader]
     boards = at.dataframe[0].value
     # England's and the region's rows first, then every board of the region
     assert len(boards) == access.boards().filter(pl.col("region") == "london").height + 2
     assert list(boards["board_name"].iloc[:2]) == ["England", "London"]
+    assert int(boards["under_one"].iloc[0]) == under_one
+    shares = boards["under_one"].dropna()
+    assert (shares == shares.round()).all()  # whole percents, never left to a format
+    side = access.boards_side_by_side(Selection(period=period.period, region="london"))
+    assert f"{side.height} boards whose most recent stated region is London" in texts(at)
     assert len(at.get("vega_lite_chart")) == 9  # a trend panel per indicator, wrapping
 
 
@@ -206,8 +216,13 @@ def test_board_benchmark(warehouse: Path, access: Access) -> None:
     ]
 
 
-def test_themes(warehouse: Path) -> None:
+def test_themes(warehouse: Path, access: Access) -> None:
     at = open_page("themes")
+    latest = access.periods()[-1]
+    themes = access.themes(Selection(period=latest)).filter(pl.col("period") == latest)
+    neglect = themes.filter(pl.col("theme") == "neglect").row(0, named=True)
+    # The percent from the counts, half up (the one rounding rule).
+    assert at.metric[0].value == f"{percent_of(neglect['yes'], neglect['children'])}%"
     labels = [m.label for m in at.metric]
     assert labels == [
         "Neglect",

@@ -1,7 +1,7 @@
-"""The Region, Data quality and Themes pages through Streamlit's AppTest, as a national
-analyst: England's row in the Region page's tables, each board's review count beside its
-completeness, submissions not accepted with their reasons (in scope only), percents half
-up and plurals."""
+"""The Data quality page through Streamlit's AppTest, as a national analyst, on a warehouse
+with a rejected submission: each board's review count beside its completeness, submissions
+not accepted with their reasons (and the read layer keeping them in scope). England's row on
+the Region page and the Themes percents are checked in test_dashboard.py."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ import polars as pl
 import pytest
 
 from tests.sample_warehouses import copy_warehouse, sample_warehouse_once
-from tests.test_dashboard import change, open_page, texts
+from tests.test_dashboard import open_page, texts
 from warehouse.access import PUBLIC, Access, OutOfScope, Selection
 from warehouse.db import snapshot_path
-from warehouse.numbers import percent_of
 from warehouse.principal import Principal
 
 
@@ -47,32 +46,6 @@ def app_env(warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> Access:
     return Access(warehouse)
 
 
-def test_region_tables_have_englands_row(app_env: Access) -> None:
-    access = app_env
-    latest = access.periods()[-1]
-    england = access.indicators(Selection(period=latest)).filter(pl.col("indicator") == "under_one")
-    expected = percent_of(int(england["numerator"][0]), int(england["denominator"][0]))
-    at = open_page("region")
-    regions = at.dataframe[0].value
-    assert regions["label"].iloc[0] == "England"
-    assert int(regions["under_one"].iloc[0]) == expected  # a whole percent, half up
-    change(at, "region", "london")
-    boards = at.dataframe[0].value
-    assert list(boards["board_name"].iloc[:2]) == ["England", "London"]
-    assert int(boards["under_one"].iloc[0]) == expected
-    assert int(boards["reviews"].iloc[0]) == int(
-        access.indicators(Selection(period=latest)).filter(pl.col("indicator") == "reviews")[
-            "value"
-        ][0]
-    )
-    # Shares are whole numbers (shown "%d%%"), never a float left to a format to round.
-    shares = boards["under_one"].dropna()
-    assert (shares == shares.round()).all()
-    side = access.boards_side_by_side(Selection(period=latest, region="london"))
-    assert f"{side.height} boards whose most recent stated region is London" in texts(at)
-    assert len(at.get("vega_lite_chart")) == 9  # one trend panel per indicator
-
-
 def test_data_quality_counts_and_rejected_submissions(app_env: Access) -> None:
     access = app_env
     at = open_page("data-quality")
@@ -93,8 +66,6 @@ def test_data_quality_counts_and_rejected_submissions(app_env: Access) -> None:
     ledger = at.dataframe[-1].value
     assert len(ledger) == access.submissions().height
     assert "1 not (shaded red)" in texts(at)
-    change(at, "region", "london")
-    assert len(at.dataframe[0].value) < len(by_board)
 
 
 def test_rejected_submissions_stay_in_scope(warehouse: Path) -> None:
@@ -118,14 +89,3 @@ def test_completeness_by_board_counts(warehouse: Path) -> None:
     assert one["children"] == rows.filter(pl.col("field") == "ethnicity")["total"].sum()
     assert one["overall"] == pytest.approx(rows["recorded"].sum() / rows["total"].sum())
     assert wide["overall"].is_sorted(nulls_last=True)  # least complete first
-
-
-def test_themes_percents_half_up(app_env: Access) -> None:
-    access = app_env
-    at = open_page("themes")
-    latest = access.periods()[-1]
-    themes = access.themes(Selection(period=latest)).filter(pl.col("period") == latest)
-    neglect = themes.filter(pl.col("theme") == "neglect").row(0, named=True)
-    shown = {m.label: m.value for m in at.metric}
-    assert shown["Neglect"] == f"{percent_of(neglect['yes'], neglect['children'])}%"
-    assert "Children with each family circumstance" in str(at.get("vega_lite_chart")[0].proto)
