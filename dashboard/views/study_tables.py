@@ -74,7 +74,7 @@ def ees_file(name: str) -> bytes:
     """One file of the EES-style pair for this selection (built on click)."""
     files = tables_ees_files(
         result,
-        stem,
+        f"{stem}-ees",
         audience=access.principal.role,
         board_name=access.describe(sel) if sel.board else None,
     )
@@ -92,8 +92,8 @@ ees[0].caption(
 ui.download_button(
     ees[1],
     "EES data (CSV)",
-    lambda: ees_file(f"{stem}.csv"),
-    file_name=f"{stem}.csv",
+    lambda: ees_file(f"{stem}-ees.csv"),
+    file_name=f"{stem}-ees.csv",
     mime="text/csv",
     icon=":material/download:",
     help="One line per table, category and response, this selection's figures beside the "
@@ -104,8 +104,8 @@ ui.download_button(
 ui.download_button(
     ees[2],
     "EES metadata (CSV)",
-    lambda: ees_file(f"{stem}.meta.csv"),
-    file_name=f"{stem}.meta.csv",
+    lambda: ees_file(f"{stem}-ees.meta.csv"),
+    file_name=f"{stem}-ees.meta.csv",
     mime="text/csv",
     icon=":material/download:",
     help="What each column of the data file is: filter or indicator, label, unit.",
