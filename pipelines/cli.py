@@ -447,14 +447,20 @@ def _region_codes() -> list[str]:
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
-    from warehouse.exports import tables_csv_text, tables_json, write_tables_csv, write_tables_xlsx
+    from warehouse.exports import (
+        tables_csv_text,
+        tables_json,
+        write_tables_csv,
+        write_tables_ees,
+        write_tables_xlsx,
+    )
     from warehouse.study_tables import compute_study_tables
 
     _check_region(args.region)
     if args.audience == "regional":
         _check_region(args.scope, "scope")
-    if args.format == "xlsx" and not args.out:
-        raise UsageError("--format xlsx needs --out FILE.xlsx")
+    if args.format in ("xlsx", "ees") and not args.out:
+        raise UsageError(f"--format {args.format} needs --out FILE")
     _check_audience(args)
     con = _open_for_reading(args.warehouse_file)
     try:
@@ -483,8 +489,12 @@ def cmd_tables(args: argparse.Namespace) -> int:
             write_tables_csv(result, args.out)
         else:
             sys.stdout.write(tables_csv_text(result))
+    elif args.format == "ees":
+        written = write_tables_ees(result, args.out, audience=args.audience)
+        _err("wrote " + ", ".join(str(w) for w in written))
+        return EXIT_OK
     else:
-        write_tables_xlsx(result, args.out)
+        write_tables_xlsx(result, args.out, audience=args.audience)
     if args.out:
         _err(f"wrote {args.out}")
     return EXIT_OK
@@ -922,9 +932,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--period", help="e.g. 2001-03 (default: all periods)")
     p.add_argument("--region", help="region code, e.g. london (default: England)")
     p.add_argument("--board", help="board code (default: all boards)")
-    p.add_argument("--format", choices=["json", "csv", "xlsx"], default="json")
     p.add_argument(
-        "--out", metavar="PATH", help="write to a file (default: stdout; required for xlsx)"
+        "--format",
+        choices=["json", "csv", "xlsx", "ees"],
+        default="json",
+        help="ees: an explore-education-statistics style data CSV with the published "
+        "comparison and the selection, plus its metadata CSV (--out X.csv, or X.zip for both)",
+    )
+    p.add_argument(
+        "--out", metavar="PATH", help="write to a file (default: stdout; required for xlsx, ees)"
     )
     p.add_argument(
         "--audience",
