@@ -53,6 +53,12 @@ CATEGORY_PALETTE = [
     "#0e6e8c",
     "#7a5c00",
 ]
+# Heatmap shading, light to mid: dark text is readable (>= 4.5:1) on every cell, the
+# darkest included, so the labels never switch to white (white on mid blue is 3:1).
+HEAT_RANGES = {
+    "blues": ["#f2f7fc", "#4a98c9"],
+    "greens": ["#f4fbf2", "#5eae6e"],
+}
 # Every colour a chart draws text or marks in (tests check their contrast).
 TEXT_COLOURS = (*SERIES_COLOURS, TEXT_COLOUR, RULE_COLOUR)
 MARK_COLOURS = (*BAND_PALETTE, *BAND_COLOURS.values(), *CATEGORY_PALETTE)
@@ -599,10 +605,11 @@ def heatmap(
     small total is not a large figure: cells whose total is small are drawn faint (full
     strength from FULL_SHADE_FROM), and the x labels carry each column's n, so one
     recommendation of one never looks like the darkest cell."""
+    shades = HEAT_RANGES.get(scheme, HEAT_RANGES["blues"])
     scale = (
-        alt.Scale(scheme=scheme, domain=list(domain), clamp=True)
+        alt.Scale(range=shades, domain=list(domain), clamp=True)
         if domain
-        else alt.Scale(scheme=scheme)
+        else alt.Scale(range=shades)
     )
     # Axis titles always: the caller's, else the field's name in words (focus_label: Focus).
     x_title = x_title or _humanise(x)
@@ -650,12 +657,8 @@ def heatmap(
             alt.Tooltip(f"{text}:N", title=value_title),
         ],
     )
-    # White text only on a dark, full-strength cell; dark text everywhere else (>= 4.5:1).
-    dark = f"datum.{value} > {0.6 * (domain[1] if domain else 1)} && datum._strength > 0.8"
-    labels = base.mark_text(fontSize=11, aria=False).encode(
-        text=f"{text}:N",
-        color=alt.condition(dark, alt.value("white"), alt.value(TEXT_COLOUR)),
-    )
+    # Dark text on every cell: the shading stops at a mid tone (HEAT_RANGES).
+    labels = base.mark_text(fontSize=11, aria=False, color=TEXT_COLOUR).encode(text=f"{text}:N")
     # A fixed step per row, so the axis labels never squeeze the cells.
     chart = alt.layer(cells, labels).properties(height=alt.Step(step))
     rows = ", ".join(map(str, y_sort or data[y].unique(maintain_order=True).to_list()))

@@ -323,3 +323,14 @@ def test_marks_are_described_for_screen_readers_without_raw_shares() -> None:
     assert labels["mark"]["aria"] is False
     rows = spec["datasets"][spec["data"]["name"]]
     assert [r["_aria"] for r in rows] == ["B: p; A: x; Children: 35%", "B: q; A: y; Children: 63%"]
+
+
+@pytest.mark.parametrize("scheme", sorted(charts.HEAT_RANGES))
+def test_heatmap_labels_readable_on_every_shade(scheme: str) -> None:
+    """Cell labels are always dark text; the darkest shade keeps them >= 4.5:1."""
+    for shade in charts.HEAT_RANGES[scheme]:
+        assert contrast(charts.TEXT_COLOUR, shade) >= 4.5, shade
+    cells = pl.DataFrame({"a": ["x"], "b": ["y"], "share": [1.0], "text": ["100%"]})
+    spec = charts.heatmap(cells, "a", "b", "share", "text", scheme=scheme).to_dict()
+    assert spec["layer"][1]["mark"]["color"] == charts.TEXT_COLOUR
+    assert spec["layer"][0]["encoding"]["color"]["scale"]["range"] == charts.HEAT_RANGES[scheme]
