@@ -355,7 +355,7 @@ def funnel_chart(boards: pl.DataFrame, limits: pl.DataFrame, title: str) -> alt.
     colours = [BAND_COLOURS[b] if b in BAND_COLOURS else next(spare, "#6b6b6b") for b in domain]
     points = (
         alt.Chart(points_data)
-        .mark_point(filled=True, opacity=0.75, stroke="white", strokeWidth=0.8)
+        .mark_point(filled=True, opacity=0.9, stroke="white", strokeWidth=0.8)
         .encode(
             x=x,
             y=y,
@@ -438,7 +438,7 @@ def benchmark_chart(bench: pl.DataFrame, board: str, region: str | None) -> alt.
     ci_aria = {"label": "Indicator", "ci_low_text": "95% CI from", "ci_high_text": "95% CI to"}
     interval = (
         alt.Chart(with_aria(data, ci_aria))
-        .mark_rule(strokeWidth=3, color=BAND_PALETTE[0], opacity=0.6)
+        .mark_rule(strokeWidth=3, color=BAND_PALETTE[0])
         .encode(
             description=ARIA,
             y=y,

@@ -334,3 +334,17 @@ def test_heatmap_labels_readable_on_every_shade(scheme: str) -> None:
     spec = charts.heatmap(cells, "a", "b", "share", "text", scheme=scheme).to_dict()
     assert spec["layer"][1]["mark"]["color"] == charts.TEXT_COLOUR
     assert spec["layer"][0]["encoding"]["color"]["scale"]["range"] == charts.HEAT_RANGES[scheme]
+
+
+def test_translucent_marks_keep_their_contrast(
+    funnel_frames: tuple[pl.DataFrame, pl.DataFrame],
+) -> None:
+    """A mark drawn with opacity is lighter on white: the funnel's points, blended, still
+    reach 3:1 in every band colour."""
+    boards, limits = funnel_frames
+    spec = charts.funnel_chart(boards, limits, "Under one").to_dict()
+    opacity = spec["layer"][2]["mark"]["opacity"]
+    for colour in set(charts.BAND_PALETTE) | set(charts.BAND_COLOURS.values()):
+        channels = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+        blended = "#" + "".join(f"{round(opacity * c + (1 - opacity) * 255):02x}" for c in channels)
+        assert contrast(blended) >= 3.0, (colour, blended)
