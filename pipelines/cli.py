@@ -927,6 +927,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_agreement_parser(sub)
     add_published_parser(sub)
+    from warehouse.report import add_report_parser
+
+    add_report_parser(sub)  # scr report: the biennial or a board report, .html or .pdf
 
     p = sub.add_parser("tables", help="the study's Tables 2-20 for a selection")
     p.add_argument("--period", help="e.g. 2001-03 (default: all periods)")
