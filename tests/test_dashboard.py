@@ -101,7 +101,8 @@ def test_overview_headline_and_trends(warehouse: Path, access: Access) -> None:
     assert dict(zip(labels, (m.value for m in at.metric), strict=True))["Children"] == (
         f"{children:,.0f}"
     )
-    assert len(at.get("vega_lite_chart")) == 13  # a trend panel per indicator, wrapping
+    # a trend panel per indicator, wrapping; then the real published figures' three charts
+    assert len(at.get("vega_lite_chart")) == 13 + 3
     before = {m.label: m.value for m in at.metric}
     change(at, "region", "london")
     assert at.query_params["region"] == "london"

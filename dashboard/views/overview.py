@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from dashboard import state, ui
+from dashboard import published, state, ui
 from warehouse.access import INDICATORS, INDICATORS_BY_KEY
 from warehouse.numbers import percent_of, points_text, round_half_up
 from warehouse.stats import MIN_CASES_FOR_CHANGE
@@ -167,3 +167,6 @@ with st.expander("The figures as a table"):
 with st.expander("What each figure counts"):
     for ind in INDICATORS:
         st.markdown(f"**{ind.label}**: {ind.definition}")
+
+# Real published national figures: public information, kept apart from the coded sample.
+published.render(access)
