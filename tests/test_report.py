@@ -240,3 +240,20 @@ def test_no_chromium_is_a_plain_failure(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(PdfError, match="needs Chromium"):
         chromium_path()
+
+
+def test_the_board_benchmark_page_offers_the_board_report(
+    warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The board report a board takes to its meeting: on the Board benchmark page, for the
+    chosen board, as PDF (Chromium is installed for the tests) and HTML."""
+    from tests.test_dashboard import change, open_page
+
+    monkeypatch.setenv("SCR_WAREHOUSE", str(warehouse))
+    at = open_page("benchmark", period="2009-11")
+    assert not [b for b in at.get("download_button") if "Board report" in str(b.proto.label)]
+    board = Access(warehouse).boards().sort("reviews", descending=True)["board_code"][0]
+    change(at, "board", board)
+    labels = [str(b.proto.label) for b in at.get("download_button")]
+    assert "Board report for a meeting (PDF)" in labels
+    assert "Board report (HTML, prints the same)" in labels

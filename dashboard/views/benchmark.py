@@ -129,6 +129,38 @@ METHOD = (
     f"is *too few to compare* and gets no comparison. {comparator} includes the board itself."
 )
 
+
+def _board_report_downloads(board: str, period: str | None, pool: int) -> None:
+    """The board report for a board meeting (2-4 pages: the board beside its region and
+    England, pooled periods), built on click by ``scr report``'s own code, for this viewer."""
+    from warehouse.report import board_report_html, board_report_pdf
+    from warehouse.report.pdf import PdfError, chromium_path
+
+    stem = f"board-report-{board}-{period or 'all'}"
+    left, right = st.columns(2)
+    try:
+        chromium_path()
+    except PdfError:
+        pass  # no Chromium on this server: the HTML report prints the same pages
+    else:
+        ui.download_button(
+            left,
+            "Board report for a meeting (PDF)",
+            lambda: board_report_pdf(access.access, board, period, pool=pool),
+            file_name=f"{stem}.pdf",
+            mime="application/pdf",
+            icon=":material/picture_as_pdf:",
+        )
+    ui.download_button(
+        right,
+        "Board report (HTML, prints the same)",
+        lambda: board_report_html(access.access, board, period, pool=pool),
+        file_name=f"{stem}.html",
+        mime="text/html",
+        icon=":material/description:",
+    )
+
+
 if sel.board is None:
     st.markdown(
         "Choose a **board** in the sidebar to see it beside its region and England. "
@@ -144,6 +176,7 @@ else:
     reviews_text = f"{reviews} review{'s' if reviews != 1 else ''}"
     st.subheader(f"{ui.plain(board_label)} beside its region and {comparator}")
     st.caption(f"Region: {ui.plain(region_label or 'not stated')} · {reviews_text} in {when}.")
+    _board_report_downloads(sel.board, sel.period, pool)
     if reviews == 0:
         ui.empty_note("reviews for this board")
     else:
