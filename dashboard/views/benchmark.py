@@ -58,12 +58,12 @@ elif len(periods) > 1:
     pooled_note = (
         f"Figures pool the latest {count} periods up to {sel.period} "
         f"({', '.join(periods)}): their counts are added together. Choose *{sel.period} "
-        "alone* above for the single period."
+        "alone* below for the single period."
     )
 elif pool == 3:
     pooled_note = f"{sel.period} alone: there is no earlier period to pool with it."
 else:
-    pooled_note = f"{sel.period} alone. Choose *Three periods pooled* for steadier figures."
+    pooled_note = f"{sel.period} alone. Choose *Three periods pooled* below for steadier figures."
 top.caption(f"Board benchmark: a board beside its region and England. {pooled_note}")
 
 st.info(
