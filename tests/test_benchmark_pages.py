@@ -71,8 +71,8 @@ def test_overview_names_the_selection_and_shows_small_changes_as_counts(warehous
         delta = deltas[labels[row["indicator"]]]
         assert "pts" not in delta  # no 50-point swing on 5 cases
         expected = (
-            f"{row['numerator']:.0f} of {row['denominator']} "
-            f"(was {row['previous_numerator']:.0f} of {row['previous_denominator']})"
+            f"{row['previous_numerator']:.0f}/{row['previous_denominator']} → "
+            f"{row['numerator']:.0f}/{row['denominator']}"
         )
         assert delta == expected
     england = open_page(None, period="2009-11")

@@ -57,7 +57,8 @@ def change(key: str, row: dict[str, Any]) -> tuple[str | None, str]:
         counts = (row["numerator"], n_now, row["previous_numerator"], n_then)
         if any(c is None for c in counts) or not n_now or not n_then:
             return None, "auto"  # a hidden count, or nothing to count: no change shown
-        return f"{counts[0]:.0f} of {n_now} (was {counts[2]:.0f} of {n_then})", "off"
+        # Short enough for a narrow tile: then -> now, as k/n.
+        return f"{counts[2]:.0f}/{n_then} → {counts[0]:.0f}/{n_now}", "off"
     if enough:  # a median or mean
         return f"{round_half_up(row['value'] - row['previous'], 1):+.1f}", "auto"
     return None, "auto"
@@ -72,7 +73,8 @@ else:
     previous_note = (
         f"Under each figure, the change since {previous_period}: a share's in percentage "
         f"points where both periods have at least {MIN_CASES_FOR_CHANGE} cases, otherwise "
-        "its counts now and then (k of n, was k of n); a median's or mean's only where both "
+        f"its counts then and now (k/n in {previous_period} → k/n now); a median's or mean's "
+        "only where both "
         f"have {MIN_CASES_FOR_CHANGE} or more; a count's as the difference."
     )
 st.caption(
