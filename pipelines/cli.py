@@ -356,7 +356,9 @@ def _audience_boards(args: argparse.Namespace, boards: pl.DataFrame) -> tuple[pl
         return boards.filter(pl.col("regions").list.contains(region)), f"of region {region}"
     if audience == "board":
         board = scope or getattr(args, "board", None)
-        return boards.filter(pl.col("code") == board), "a board audience sees"
+        return boards.filter(
+            pl.col("code") == board
+        ), "that a board audience sees (only its own board)"
     return boards, "in the warehouse"
 
 

@@ -176,7 +176,7 @@ else:
     reviews_text = f"{reviews} review{'s' if reviews != 1 else ''}"
     st.subheader(f"{ui.plain(board_label)} beside its region and {comparator}")
     st.caption(f"Region: {ui.plain(region_label or 'not stated')} · {reviews_text} in {when}.")
-    _board_report_downloads(sel.board, sel.period, pool)
+
     if reviews == 0:
         ui.empty_note("reviews for this board")
     else:
@@ -345,3 +345,12 @@ with ui.unless_refused():
                         pl.col("band").alias(f"Against {comparator}"),
                     )
                 )
+
+if sel.board is not None:
+    st.subheader("Board report for a meeting")
+    st.caption(
+        "Two to four pages: the board beside its region and England over the pooled periods, "
+        "with exact intervals and the disclosure rules of your view (the same as `scr report "
+        "--kind board`)."
+    )
+    _board_report_downloads(sel.board, sel.period, pool)

@@ -117,6 +117,8 @@ def _visit(page: Page, url: str, crawl: Crawl, tmp_path: Path) -> None:
     for i in range(buttons.count()):
         if not buttons.nth(i).is_visible():
             continue  # Streamlit renders a hidden twin beside each deferred download button
+        if buttons.nth(i).inner_text().strip().endswith("(PDF)"):
+            continue  # the board report's PDF prints its HTML twin, which is downloaded and read
         with page.expect_download() as download:
             buttons.nth(i).click()
         target = tmp_path / f"{len(crawl.files)}-{download.value.suggested_filename}"
