@@ -21,7 +21,7 @@ demo: $(STAMP)
 
 ## test: run the whole test suite (unit, pipeline, CLI, dashboard, browser)
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 build: $(STAMP)
 	$(BIN)/scr build
