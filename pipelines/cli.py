@@ -924,12 +924,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_upgrade, writes=True)
 
+    from pipelines.agreement_cli import add_agreement_parser
     from pipelines.published_cli import add_published_parser
-    from warehouse.agreement import add_agreement_parser
 
     add_agreement_parser(sub)
     add_published_parser(sub)
-    from warehouse.report import add_report_parser
+    from pipelines.report_cli import add_report_parser
 
     add_report_parser(sub)  # scr report: the biennial or a board report, .html or .pdf
 

@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import cohens_kappa
 
+from pipelines.agreement_cli import add_agreement_parser
 from warehouse.agreement import (
     ITEM,
-    add_agreement_parser,
     agreement_summary,
     compare,
     kappa_from_counts,

@@ -14,11 +14,11 @@ from typing import Any
 import duckdb
 import pytest
 
+from pipelines.report_cli import add_report_parser
 from tests.sample_warehouses import sample_warehouse_once
 from warehouse.access import ANALYST, PUBLIC, Access, OutOfScope, Principal, Selection
 from warehouse.db import snapshot_path
 from warehouse.report import board_report_html, board_report_pdf, build_report
-from warehouse.report.cli import add_report_parser
 from warehouse.report.pdf import page_count
 from warehouse.study_tables import TABLES_BY_ID
 

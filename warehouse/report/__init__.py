@@ -112,27 +112,11 @@ def to_pdf(html: str) -> bytes:
     return html_to_pdf(html)
 
 
-def add_report_parser(subparsers: Any) -> Any:
-    """Register ``scr report`` on the ``scr`` subparsers (see ``cli.py``)."""
-    from warehouse.report.cli import add_report_parser as add
-
-    return add(subparsers)
-
-
-def run_report(args: Any) -> int:
-    """Run ``scr report``: 0 written, 2 usage error, 1 failure (a plain message)."""
-    from warehouse.report.cli import run_report as run
-
-    return run(args)
-
-
 __all__ = [
-    "add_report_parser",
     "board_report",
     "board_report_html",
     "board_report_pdf",
     "build_report",
     "render_html",
-    "run_report",
     "to_pdf",
 ]
