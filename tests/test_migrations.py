@@ -276,6 +276,14 @@ def test_killed_mid_migration_the_next_run_starts_from_the_untouched_file(
     assert "SCR_FAULT_POINT migration reached" in child.stderr.readline()
     os.kill(child.pid, signal.SIGKILL)  # mid-transaction, after the first statement
     child.wait(timeout=30)
+    con = duckdb.connect(str(baseline), read_only=True)
+    try:  # the killed transaction left nothing behind: still the baseline's version 1
+        assert schema_version(con) == 1
+        assert "schema_migrations" not in {
+            r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        }
+    finally:
+        con.close()
     result = upgrade(baseline)
     assert (result.from_version, result.to_version) == (1, latest())
     after = contents(baseline)
