@@ -7,6 +7,7 @@ shared data standard.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -37,6 +38,7 @@ class Column:
     max_length: int | None = None
     label: str | None = None
     note: str | None = None
+    since: int = 1  # the frame version that added it to its sheet
 
     @property
     def sql_type(self) -> str:
@@ -83,8 +85,26 @@ class CodingFrame:
         return [c for c in self.sheets[sheet].columns if c.name.startswith(prefix)]
 
 
-# `reviews` and `children` must be present in every submission; the others are optional.
+# The coded reviews: one submission's reviews and the rows that hang from them (version 1).
+REVIEW_SHEETS = ("reviews", "children", "recommendations", "actions")
+# Tracking an incident from notification to implemented action plan (version 2).
+TRACKING_SHEETS = ("notifications", "action_updates")
+# `reviews` and `children` must be present in every submission of reviews; the others are
+# optional. A submission of tracking sheets alone (notifications and/or action_updates, no
+# review sheet) needs neither.
 REQUIRED_SHEETS = ("reviews", "children")
+
+
+def tracking_only(present: Iterable[str]) -> bool:
+    """Whether the sheets found make a submission of tracking sheets alone."""
+    found = set(present)
+    return bool(found & set(TRACKING_SHEETS)) and not found & set(REVIEW_SHEETS)
+
+
+def required_sheets(present: Iterable[str]) -> tuple[str, ...]:
+    """The sheets a submission holding ``present`` must have: reviews and children, unless
+    it is a submission of tracking sheets alone."""
+    return () if tracking_only(present) else REQUIRED_SHEETS
 
 
 def _code_str(value: object) -> str:
@@ -114,6 +134,7 @@ def load_frame(path: Path = FRAME_PATH) -> CodingFrame:
                 max_length=c.get("max_length"),
                 label=c.get("label"),
                 note=c.get("note"),
+                since=int(c.get("since", 1)),
             )
             for c in spec["columns"]
         )

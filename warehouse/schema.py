@@ -5,7 +5,10 @@ Layers (jaffle_shop style):
   and list every code, zero counts included.
 - ``stg_*``: one staged submission at a time (write-audit-publish: stage, check, promote).
 - core tables ``reviews``, ``children``, ``recommendations``, ``actions``: what is published.
-- ``*_history``: earlier versions of reviews replaced by a corrected resubmission.
+- tracking tables ``notifications``, ``action_updates`` (coding frame version 2): notified
+  incidents and progress reports on action points.
+- ``*_history``: earlier versions of reviews replaced by a corrected resubmission, of
+  notifications sent again, and of action updates sent again under the same key.
 - ``submissions`` / ``submission_issues``: the ledger of every submission received.
 - ``schema_migrations``: the schema version, one row per migration applied.
 - ``published_national_series`` / ``published_submissions``: real published national figures
@@ -23,9 +26,23 @@ import hashlib
 import duckdb
 import polars as pl
 
-from warehouse.frame import CodingFrame, frame
+from warehouse.frame import REVIEW_SHEETS, TRACKING_SHEETS, CodingFrame, frame
 
-CORE_SHEETS = ("reviews", "children", "recommendations", "actions")
+# The four review-keyed sheets (version 1), the tracking sheets (version 2), and every sheet
+# a submission may hold, each staged and published the same way.
+CORE_SHEETS = REVIEW_SHEETS
+SUBMISSION_SHEETS = (*CORE_SHEETS, *TRACKING_SHEETS)
+# Ledger counts added by migration 4, after the version 1 columns.
+TRACKING_COUNTS = (
+    "n_notifications",
+    "n_notifications_new",
+    "n_notifications_replaced",
+    "n_notifications_unchanged",
+    "n_action_updates",
+    "n_action_updates_new",
+    "n_action_updates_replaced",
+    "n_action_updates_unchanged",
+)
 ISSUE_COLUMNS = (
     "submission_id VARCHAR NOT NULL, severity VARCHAR NOT NULL, sheet VARCHAR, "
     "row_number INTEGER, column_name VARCHAR, value VARCHAR, rule VARCHAR NOT NULL, "
@@ -33,8 +50,27 @@ ISSUE_COLUMNS = (
 )
 
 
-def frame_columns_ddl(cf: CodingFrame, sheet: str) -> str:
-    return ", ".join(f'"{c.name}" {c.sql_type}' for c in cf.sheets[sheet].columns)
+def frame_columns_ddl(cf: CodingFrame, sheet: str, *, added: bool = False) -> str:
+    """A sheet's columns as DDL: for a version 1 sheet, those it had at version 1 (or, with
+    ``added``, those later versions added, which a migration appended to its tables after
+    the load columns). A sheet new in a later version has all its columns at once."""
+    first = 1 if sheet in CORE_SHEETS else max(c.since for c in cf.sheets[sheet].columns)
+    columns = [c for c in cf.sheets[sheet].columns if (c.since > first) == added]
+    return ", ".join(f'"{c.name}" {c.sql_type}' for c in columns)
+
+
+def sheet_table_ddl(cf: CodingFrame, sheet: str) -> list[str]:
+    """The published table, its staging table and its history table for one sheet."""
+    cols = frame_columns_ddl(cf, sheet)
+    later = frame_columns_ddl(cf, sheet, added=True)
+    tail = f", {later}" if later else ""
+    return [
+        f"CREATE TABLE IF NOT EXISTS {sheet} ({cols}, submission_id VARCHAR NOT NULL{tail})",
+        f"CREATE TABLE IF NOT EXISTS stg_{sheet} ({cols}, submission_id VARCHAR NOT NULL, "
+        f"row_number INTEGER{tail})",
+        f"CREATE TABLE IF NOT EXISTS {sheet}_history ({cols}, submission_id VARCHAR NOT NULL, "
+        f"replaced_at TIMESTAMP NOT NULL, replaced_by VARCHAR NOT NULL{tail})",
+    ]
 
 
 def ddl_statements(cf: CodingFrame | None = None) -> list[str]:
@@ -54,7 +90,9 @@ def ddl_statements(cf: CodingFrame | None = None) -> list[str]:
         "status VARCHAR NOT NULL, decided_at TIMESTAMP, n_reviews INTEGER, "
         "n_children INTEGER, n_recommendations INTEGER, n_actions INTEGER, "
         "n_reviews_new INTEGER, n_reviews_replaced INTEGER, n_reviews_unchanged INTEGER, "
-        "n_errors INTEGER, n_warnings INTEGER, report VARCHAR)",
+        "n_errors INTEGER, n_warnings INTEGER, report VARCHAR, "
+        + ", ".join(f"{c} INTEGER" for c in TRACKING_COUNTS)
+        + ")",
         f"CREATE TABLE IF NOT EXISTS submission_issues ({ISSUE_COLUMNS})",
         f"CREATE TABLE IF NOT EXISTS stg_issues ({ISSUE_COLUMNS})",
     ]
@@ -63,15 +101,8 @@ def ddl_statements(cf: CodingFrame | None = None) -> list[str]:
         "name VARCHAR NOT NULL, checksum VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL, "
         "release VARCHAR NOT NULL, note VARCHAR)"
     )
-    for sheet in CORE_SHEETS:
-        cols = frame_columns_ddl(cf, sheet)
-        statements += [
-            f"CREATE TABLE IF NOT EXISTS {sheet} ({cols}, submission_id VARCHAR NOT NULL)",
-            f"CREATE TABLE IF NOT EXISTS stg_{sheet} ({cols}, submission_id VARCHAR NOT NULL, "
-            "row_number INTEGER)",
-            f"CREATE TABLE IF NOT EXISTS {sheet}_history ({cols}, submission_id VARCHAR NOT NULL, "
-            "replaced_at TIMESTAMP NOT NULL, replaced_by VARCHAR NOT NULL)",
-        ]
+    for sheet in SUBMISSION_SHEETS:
+        statements += sheet_table_ddl(cf, sheet)
     # Migration 3: real published national figures, apart from the coded data, and their
     # own ledger (warehouse/published.py).
     statements += [
