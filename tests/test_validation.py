@@ -472,7 +472,14 @@ def test_review_of_another_board_and_moved_child_against_the_warehouse(tmp_path:
 
 def test_suites_are_generated_from_the_coding_frame() -> None:
     assert load_suites() == build_suites(), "run: python -m warehouse.expectations"
-    assert set(load_suites()) == {"reviews", "children", "recommendations", "actions"}
+    assert set(load_suites()) == {
+        "reviews",
+        "children",
+        "recommendations",
+        "actions",
+        "notifications",
+        "action_updates",
+    }
     reviews = {
         (e["type"], e["kwargs"].get("column"), e["meta"]["check"])
         for e in load_suites()["reviews"]["expectations"]

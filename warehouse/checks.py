@@ -42,7 +42,14 @@ import polars as pl
 from warehouse import coerce
 from warehouse.coerce import TypedSubmission, coerce_submission, empty_sheet_frame
 from warehouse.db import query_frame
-from warehouse.frame import CodingFrame, Column, frame
+from warehouse.frame import (
+    REVIEW_SHEETS,
+    TRACKING_SHEETS,
+    CodingFrame,
+    Column,
+    frame,
+    tracking_only,
+)
 from warehouse.issues import ERROR, WARNING, cell_issues, combine, issue
 from warehouse.reader import read_submission
 
@@ -664,7 +671,8 @@ def _key_check(sheet: str, key: tuple[str, ...]) -> Check:
 def _cross_checks(cf: CodingFrame) -> list[Check]:
     """Links between sheets, date order, counts and ownership (the frame's `rules`)."""
     checks = []
-    for name, sheet in cf.sheets.items():
+    review_sheets = {n: s for n, s in cf.sheets.items() if n in REVIEW_SHEETS}
+    for name, sheet in review_sheets.items():
         if name != "reviews" and "review_id" in sheet.column_names:
             checks.append(
                 Check(
@@ -695,7 +703,7 @@ def _cross_checks(cf: CodingFrame) -> list[Check]:
         )
     )
     # Every date is on or after its review's incident_date.
-    for name, sheet in cf.sheets.items():
+    for name, sheet in review_sheets.items():
         incident = "incident_date" if name == "reviews" else "review_incident_date"
         if name != "reviews" and "review_id" not in sheet.column_names:
             continue
@@ -764,7 +772,166 @@ def _cross_checks(cf: CodingFrame) -> list[Check]:
             hint=pl.format("loaded under review {}", pl.col("loaded_review_id")),
         ),
     ]
+    if "notifications" in cf.sheets:
+        checks += _tracking_checks(cf)
     return checks
+
+
+def _in_order(sheet: str, column: str, other: str, rule: str, scope: str = "sheet") -> Check:
+    """``column`` is on or after ``other`` (same row, or a column joined in)."""
+    return Check(
+        f"{sheet}.{column}.{rule}",
+        rule,
+        sheet,
+        column,
+        f"{column} is before {other.removeprefix('review_')}"
+        + (" of the review" if other.startswith("review_") else ""),
+        "on_or_after",
+        {"other": other},
+        scope=scope,
+        note=f"on or after {other.removeprefix('review_')}"
+        + (" of the review" if other.startswith("review_") else ""),
+        hint=pl.format(f"{other.removeprefix('review_')} is {{}}", pl.col(other)),
+    )
+
+
+def _flag(
+    sheet: str,
+    column: str,
+    rule: str,
+    flag: str,
+    message: str,
+    note: str,
+    scope: str = "sheet",
+    value: pl.Expr | None = None,
+    hint: Hint | None = None,
+) -> Check:
+    """A rule on several columns, as a flag column ``check_frames`` derives: False fails,
+    True and null (not applicable) pass."""
+    return Check(
+        f"{sheet}.{column}.{rule}",
+        rule,
+        sheet,
+        column,
+        message,
+        "in_set",
+        {"values": [True], "column": flag},
+        scope=scope,
+        note=note,
+        value=value,
+        hint=hint,
+    )
+
+
+def _tracking_checks(cf: CodingFrame) -> list[Check]:
+    """The rules of coding frame version 2: dates in order, the decision and its date, the
+    review a notification led to, and action updates naming a known action."""
+    n, u = "notifications", "action_updates"
+    return [
+        _in_order("reviews", "published_date", "report_date", "published_before_report"),
+        _in_order(n, "notification_date", "incident_date", "notified_before_incident"),
+        _in_order(n, "decision_date", "notification_date", "decided_before_notification"),
+        _in_order(n, "agreed_completion_date", "decision_date", "completion_before_decision"),
+        _in_order(
+            n, "agreed_completion_date", "notification_date", "completion_before_notification"
+        ),
+        _in_order(n, "proceedings_concluded_date", "incident_date", "concluded_before_incident"),
+        _flag(
+            n,
+            "decision_date",
+            "decision_without_date",
+            "decided_with_date",
+            "a decision of scr or no_scr needs its decision_date",
+            "required when the decision is scr or no_scr",
+            value=pl.col("decision"),
+        ),
+        _flag(
+            n,
+            "decision_date",
+            "date_without_decision",
+            "dated_with_decision",
+            "a decision_date needs a decision of scr or no_scr (blank or pending has no date)",
+            "blank while the decision is blank or pending",
+            hint=pl.format("decision is {}", pl.col("decision").fill_null("blank")),
+        ),
+        _flag(
+            n,
+            "review_id",
+            "review_without_scr",
+            "review_with_scr",
+            "a review_id needs a decision of scr",
+            "only with a decision of scr",
+            hint=pl.format("decision is {}", pl.col("decision").fill_null("blank")),
+        ),
+        _flag(
+            n,
+            "proceedings_concluded_date",
+            "concluded_without_proceedings",
+            "concluded_with_proceedings",
+            "a proceedings_concluded_date needs parallel_proceedings criminal, coroner or both",
+            "only with parallel_proceedings criminal, coroner or both",
+            hint=pl.format(
+                "parallel_proceedings is {}", pl.col("parallel_proceedings").fill_null("blank")
+            ),
+        ),
+        _flag(
+            n,
+            "review_id",
+            "scr_review_not_named",
+            "names_linked_review",
+            "review_id must name the review loaded for this notification (the review whose "
+            "notification_id it is)",
+            "the review whose notification_id it is, once that review is loaded",
+            scope="warehouse",
+            hint=pl.format("review {} names this notification", pl.col("linked_review_id")),
+        ),
+        Check(
+            f"{n}.review_id.review_of_other_board",
+            "review_of_other_board",
+            n,
+            "review_id",
+            "review_id is a review of another board",
+            "equals",
+            {"column": "board_code", "other": "review_board_code"},
+            scope="warehouse",
+            note="a review of the same board, when loaded",
+            value=pl.col("review_id"),
+            hint=pl.format(
+                "review of board {}, this row says {}",
+                pl.col("review_board_code"),
+                pl.col("board_code"),
+            ),
+        ),
+        Check(
+            f"{n}.notification_id.notification_of_other_board",
+            "notification_of_other_board",
+            n,
+            "notification_id",
+            "notification_id is already loaded for another board; only that board can send it "
+            "again",
+            "equals",
+            {"column": "board_code", "other": "loaded_notification_board_code"},
+            scope="warehouse",
+            note="not already loaded for another board",
+            value=pl.col("notification_id"),
+            hint=pl.format(
+                "loaded for board {}, this row says {}",
+                pl.col("loaded_notification_board_code"),
+                pl.col("board_code"),
+            ),
+        ),
+        _flag(
+            u,
+            "action_no",
+            "unknown_action",
+            "action_known",
+            "review_id and action_no do not name an action loaded or in this submission",
+            "with review_id, an action loaded or in the same submission",
+            scope="warehouse",
+            value=pl.format("{} / {}", pl.col("review_id"), pl.col("action_no")),
+        ),
+        _in_order(u, "update_date", "review_report_date", "update_before_report", "warehouse"),
+    ]
 
 
 def _warnings(cf: CodingFrame) -> list[Check]:
@@ -831,7 +998,7 @@ def _warnings(cf: CodingFrame) -> list[Check]:
             severity=WARNING,
         )
         for name, sheet in cf.sheets.items()
-        if not sheet.required
+        if not sheet.required and name in REVIEW_SHEETS
     ]
     return checks
 
@@ -906,6 +1073,147 @@ def loaded_owners(
     )
 
 
+def loaded_tracking(
+    con: duckdb.DuckDBPyConnection | None, sheets: Mapping[str, pl.DataFrame]
+) -> dict[str, pl.DataFrame]:
+    """What the tracking checks compare against in the warehouse, for the ids a submission
+    names (empty frames without one):
+
+    - ``owners``: (notification_id, loaded_notification_board_code) of its notifications;
+    - ``linked``: (review_id, board_code, notification_id) of loaded reviews naming one of
+      its notifications;
+    - ``reviews``: (review_id, board_code, report_date) of loaded reviews its notifications
+      or action updates name;
+    - ``actions``: (review_id, action_no) of the loaded actions of those reviews.
+    """
+    found = {
+        "owners": pl.DataFrame(
+            schema={"notification_id": pl.String, "loaded_notification_board_code": pl.String}
+        ),
+        "linked": pl.DataFrame(
+            schema={"review_id": pl.String, "board_code": pl.String, "notification_id": pl.String}
+        ),
+        "reviews": pl.DataFrame(
+            schema={"review_id": pl.String, "board_code": pl.String, "report_date": pl.Date}
+        ),
+        "actions": pl.DataFrame(schema={"review_id": pl.String, "action_no": pl.Int64}),
+    }
+    notifications, updates = sheets["notifications"], sheets["action_updates"]
+    if con is None or notifications.height + updates.height == 0:
+        return found
+    ids = notifications.select("notification_id").drop_nulls()
+    named = pl.concat([notifications.select("review_id"), updates.select("review_id")]).drop_nulls()
+    con.register("incoming_notifications", ids)
+    con.register("incoming_review_ids", named)
+    try:
+        queries = {
+            "owners": "SELECT notification_id, any_value(board_code) AS "
+            "loaded_notification_board_code FROM notifications WHERE notification_id IN "
+            "(SELECT notification_id FROM incoming_notifications) GROUP BY notification_id",
+            "linked": "SELECT review_id, board_code, notification_id FROM reviews WHERE "
+            "notification_id IN (SELECT notification_id FROM incoming_notifications)",
+            "reviews": "SELECT review_id, board_code, report_date FROM reviews WHERE review_id "
+            "IN (SELECT review_id FROM incoming_review_ids)",
+            "actions": "SELECT DISTINCT review_id, action_no FROM actions WHERE review_id IN "
+            "(SELECT review_id FROM incoming_review_ids)",
+        }
+        for key, sql in queries.items():
+            found[key] = query_frame(con, sql).cast(dict(found[key].schema))
+    finally:
+        con.unregister("incoming_notifications")
+        con.unregister("incoming_review_ids")
+    return found
+
+
+def _tracking_frames(
+    full: Mapping[str, pl.DataFrame], con: duckdb.DuckDBPyConnection | None
+) -> dict[str, pl.DataFrame]:
+    """The notifications and action_updates frames with the flag and joined columns their
+    checks read. A review of this submission stands for its loaded version (it replaces it)."""
+    reviews, actions = full["reviews"], full["actions"]
+    loaded = loaded_tracking(con, full)
+    incoming = reviews.filter(pl.col("review_id").is_not_null()).unique(
+        "review_id", keep="first", maintain_order=True
+    )
+    replaced = incoming.get_column("review_id").implode()
+    # Every review as it will stand once the submission is published.
+    standing = pl.concat(
+        [
+            incoming.select("review_id", "board_code", "report_date"),
+            loaded["reviews"].filter(~pl.col("review_id").is_in(replaced)),
+        ]
+    ).unique("review_id", keep="first", maintain_order=True)
+    linked = (
+        pl.concat(
+            [
+                incoming.select("review_id", "notification_id"),
+                loaded["linked"]
+                .filter(~pl.col("review_id").is_in(replaced))
+                .select("review_id", "notification_id"),
+            ]
+        )
+        .filter(pl.col("notification_id").is_not_null())
+        .group_by("notification_id")
+        .agg(pl.col("review_id").min().alias("linked_review_id"))
+    )
+    decision = pl.col("decision")
+    decided = decision.is_in(["scr", "no_scr"])
+    notifications = (
+        full["notifications"]
+        .join(loaded["owners"], on="notification_id", how="left", maintain_order="left")
+        .join(linked, on="notification_id", how="left", maintain_order="left")
+        .join(
+            standing.select("review_id", pl.col("board_code").alias("review_board_code")),
+            on="review_id",
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(
+            decided_with_date=pl.when(decided).then(pl.col("decision_date").is_not_null()),
+            dated_with_decision=pl.when(pl.col("decision_date").is_not_null()).then(
+                decision.is_not_null() & (decision != "pending")
+            ),
+            review_with_scr=pl.when(pl.col("review_id").is_not_null()).then(
+                (decision == "scr").fill_null(False)
+            ),
+            concluded_with_proceedings=pl.when(
+                pl.col("proceedings_concluded_date").is_not_null()
+            ).then(
+                pl.col("parallel_proceedings")
+                .is_in(["criminal", "coroner", "both"])
+                .fill_null(False)
+            ),
+            names_linked_review=pl.when(pl.col("linked_review_id").is_not_null()).then(
+                (pl.col("review_id") == pl.col("linked_review_id")).fill_null(False)
+            ),
+        )
+    )
+    action_key = pl.concat_str(
+        [pl.col("review_id"), pl.col("action_no").cast(pl.String)], separator="#"
+    )
+    known_actions = pl.concat(
+        [
+            actions.select("review_id", pl.col("action_no").cast(pl.Int64)),
+            loaded["actions"].filter(~pl.col("review_id").is_in(replaced)),
+        ]
+    ).select(action_key.alias("key"))
+    updates = (
+        full["action_updates"]
+        .join(
+            standing.select("review_id", pl.col("report_date").alias("review_report_date")),
+            on="review_id",
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(
+            action_known=pl.when(
+                pl.col("review_id").is_not_null() & pl.col("action_no").is_not_null()
+            ).then(action_key.is_in(known_actions.get_column("key").drop_nulls().implode()))
+        )
+    )
+    return {"notifications": notifications, "action_updates": updates}
+
+
 def check_frames(
     sheets: Mapping[str, pl.DataFrame],
     con: duckdb.DuckDBPyConnection | None,
@@ -965,11 +1273,13 @@ def check_frames(
             )
         ),
     }
+    if "notifications" in full:
+        frames |= _tracking_frames(full, con)
     frames |= {n: df for n, df in full.items() if n not in frames}
     # Links as flag columns: GX then checks a boolean column, not a submission-sized value set.
     review_ids = reviews.get_column("review_id").drop_nulls().unique()
     for name, df in frames.items():
-        if name != "reviews" and "review_id" in df.columns:
+        if name in REVIEW_SHEETS and name != "reviews" and "review_id" in df.columns:
             frames[name] = df.with_columns(
                 review_id_in_reviews=_known(pl.col("review_id"), review_ids)
             )
@@ -1144,23 +1454,31 @@ def submission_issues(
     parts += failures_to_issues(typing, evaluate(suspect_rows(typed, cf or frame()), typing))
     if not typed.sheets:
         return combine(parts)
-    # Without a reviews sheet there is nothing to link to: only each sheet's own checks run.
+    # Without a reviews sheet there is nothing to link to: only each sheet's own checks run
+    # (the tracking sheets' links are to what is loaded as well, so theirs always run).
     linked = "reviews" in typed.sheets
     frames, params = check_frames(typed.sheets, con, cf, today)
     present = {n: df for n, df in frames.items() if n in typed.sheets}
     blocking = [
         c
         for c in checks
-        if c.phase == "row" and c.severity == ERROR and (linked or c.scope == "sheet")
+        if c.phase == "row"
+        and c.severity == ERROR
+        and (linked or c.scope == "sheet" or c.sheet in TRACKING_SHEETS)
     ]
     parts += failures_to_issues(blocking, evaluate(present, blocking, params))
     found = first_error_per_cell(combine(parts))
     reported = set(typed.issues.get_column("sheet").drop_nulls().to_list())
-    notes = _sheet_notes(
-        (c for c in checks if c.phase == "sheet" and c.kind == "sheet_present"),
-        frames,
-        set(typed.sheets),
-        reported,
+    # A submission of tracking sheets alone leaves the review sheets out on purpose.
+    notes = (
+        []
+        if tracking_only(typed.sheets)
+        else _sheet_notes(
+            (c for c in checks if c.phase == "sheet" and c.kind == "sheet_present"),
+            frames,
+            set(typed.sheets),
+            reported,
+        )
     )
     if linked and not (found.get_column("severity") == ERROR).any():
         # Completeness is only meaningful on data that typed and checked cleanly.

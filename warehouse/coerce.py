@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from warehouse.frame import CodingFrame, Column, Sheet, frame
+from warehouse.frame import CodingFrame, Column, Sheet, frame, tracking_only
 from warehouse.issues import combine, empty_issues, issue
 from warehouse.reader import RawSubmission, column_letter
 
@@ -263,4 +263,13 @@ def coerce_submission(raw: RawSubmission, cf: CodingFrame | None = None) -> Type
             parts.append(
                 issue("no_rows", f"sheet {name!r} has a header but no data rows", sheet=name)
             )
+    if tracking_only(typed) and not any(df.height for df in typed.values()):
+        parts.append(
+            issue(
+                "no_rows",
+                f"the submission's {' and '.join(repr(n) for n in typed)} "
+                f"{'sheets have' if len(typed) > 1 else 'sheet has'} a header but no data rows",
+                sheet=next(iter(typed)),
+            )
+        )
     return TypedSubmission(sheets=typed, issues=combine(parts), text=text)

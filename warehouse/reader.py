@@ -28,7 +28,7 @@ from typing import BinaryIO
 
 import polars as pl
 
-from warehouse.frame import CodingFrame, frame
+from warehouse.frame import CodingFrame, frame, required_sheets
 from warehouse.issues import ERROR, WARNING, combine, empty_issues, issue
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
@@ -113,15 +113,15 @@ def _sheet_lookup(names: list[str], cf: CodingFrame) -> tuple[dict[str, str], pl
                     severity=WARNING,
                 )
             )
-    for sheet in cf.sheets.values():
-        if sheet.required and sheet.name not in found:
+    for required in required_sheets(found):
+        if required in cf.sheets and required not in found:
             problems.append(
                 issue(
                     "missing_sheet",
-                    f"required sheet {sheet.name!r} is missing "
+                    f"required sheet {required!r} is missing "
                     f"(found: {', '.join(repr(n) for n in names[:20]) or 'none'}"
                     f"{f' and {len(names) - 20} more' if len(names) > 20 else ''})",
-                    sheet=sheet.name,
+                    sheet=required,
                 )
             )
     return found, combine(problems)
@@ -276,7 +276,8 @@ def read_csv_folder(folder: Path, cf: CodingFrame, limits: Limits = LIMITS) -> R
         raw.issues = issue(
             "empty_submission",
             f"folder {folder.name!r} holds no CSV files; expected reviews.csv and children.csv "
-            f"(required), recommendations.csv and actions.csv"
+            f"(required), recommendations.csv and actions.csv, or notifications.csv and/or "
+            f"action_updates.csv"
             + (f"; found: {', '.join(others[:10])}" if others else " ; it is empty"),
         )
         return raw
@@ -837,6 +838,7 @@ def read_submission(
     raw.issues = issue(
         "unsupported_file",
         f"{path.name}: a submission is an .xlsx workbook or a folder of CSV files "
-        "(reviews.csv, children.csv, recommendations.csv, actions.csv)",
+        "(reviews.csv, children.csv, recommendations.csv, actions.csv; notifications.csv, "
+        "action_updates.csv)",
     )
     return raw
