@@ -84,6 +84,18 @@ def _open_for_reading(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _tracking_counts(led: dict) -> str:
+    """The notifications and action updates an accepted submission held (coding frame
+    version 2), as a continuation of its counts; nothing for a submission of reviews alone."""
+    parts = [
+        f", {plural(led.get(f'n_{name}') or 0, label)} ({led.get(f'n_{name}_new')} new, "
+        f"{led.get(f'n_{name}_replaced')} replaced, {led.get(f'n_{name}_unchanged')} unchanged)"
+        for name, label in (("notifications", "notification"), ("action_updates", "action update"))
+        if led.get(f"n_{name}")
+    ]
+    return "".join(parts)
+
+
 def _print_outcomes(outcomes: list, fmt: str) -> int:  # list[IngestOutcome]
     rejected = 0
     records = []
@@ -109,6 +121,7 @@ def _print_outcomes(outcomes: list, fmt: str) -> int:  # list[IngestOutcome]
                             "n_reviews_unchanged",
                             "n_errors",
                             "n_warnings",
+                            *TRACKING_COUNTS,
                         )
                     },
                     "report": outcome.lines,
@@ -122,7 +135,8 @@ def _print_outcomes(outcomes: list, fmt: str) -> int:  # list[IngestOutcome]
                 f"{led['n_reviews_replaced']} replaced, {led['n_reviews_unchanged']} unchanged), "
                 f"{plural(led['n_children'], 'child')}, "
                 f"{plural(led['n_recommendations'], 'recommendation')}, "
-                f"{plural(led['n_actions'], 'action')}; {plural(led['n_warnings'], 'warning')}"
+                f"{plural(led['n_actions'], 'action')}{_tracking_counts(led)}; "
+                f"{plural(led['n_warnings'], 'warning')}"
             )
             for line in outcome.lines:
                 _say(f"  {line}")
@@ -271,7 +285,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
                     "path": str(path),
                     "verdict": verdict,
                     "summary": summary,
-                    "rows": {k: v.height for k, v in sheets.items()},
+                    "rows": {
+                        k: v.height for k, v in sheets.items() if k in CORE_SHEETS or v.height
+                    },
                     "lines": report_lines(issues),
                     "issues": issues_json(issues),
                 },
@@ -280,7 +296,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
             )
         )
     else:
-        rows = ", ".join(plural(v.height, k) for k, v in sheets.items())
+        rows = ", ".join(
+            plural(v.height, k)
+            for k, v in sheets.items()
+            if k in CORE_SHEETS or v.height  # a tracking sheet when it has rows
+        )
         _say(
             f"{path.name}: would be {verdict.upper()} ({plural(summary['errors'], 'error')}, "
             f"{plural(summary['warnings'], 'warning')}; {rows})"
@@ -932,6 +952,9 @@ def build_parser() -> argparse.ArgumentParser:
     from pipelines.report_cli import add_report_parser
 
     add_report_parser(sub)  # scr report: the biennial or a board report, .html or .pdf
+    from pipelines.tracking_cli import add_tracking_parser
+
+    add_tracking_parser(sub)  # scr tracking: stages, the clock and what is overdue
 
     p = sub.add_parser("tables", help="the study's Tables 2-20 for a selection")
     p.add_argument("--period", help="e.g. 2001-03 (default: all periods)")

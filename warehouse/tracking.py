@@ -178,6 +178,23 @@ def result_sql(name: str) -> str:
     return f"{base_sql()}\n{text}"
 
 
+def board_choices(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """What a board filter may be: every board with a notification or a review (code,
+    name), by code."""
+    return con.sql(_plain_sql("choices_boards")).pl()
+
+
+def period_choices(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """What a period filter may be: the periods of reviews and the two-year periods (odd
+    start years, as the study's) holding a notification, oldest first."""
+    return [str(p) for (p,) in con.execute(_plain_sql("choices_periods")).fetchall()]
+
+
+@cache
+def _plain_sql(name: str) -> str:
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
 def run(con: duckdb.DuckDBPyConnection, name: str, filters: TrackingFilter) -> pl.DataFrame:
     """One SQL file's rows for the filter (per region and board, or the overdue rows)."""
     return con.sql(result_sql(name), params=filters.params()).pl()
