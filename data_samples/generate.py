@@ -1160,15 +1160,276 @@ def _separate_siblings(rng: Rng, ages: list[int | None], families: list[list[int
 
 
 # --------------------------------------------------------------------------------------
+# Part C: notifications and action updates (coding frame v2) for 2005-07 to 2009-11
+
+TRACKED_PERIODS = ("2005-07", "2007-09", "2009-11")
+TRACKING_STREAM = 20  # + Period.step: separate from the v1 stream of the period (10 + step)
+SAMPLE_NOW = date(2011, 12, 31)  # the new content's "now": no update or conclusion after it
+# Share of notifications that lead to a review: the 2015-16 national figure, 134 of 379
+# ("notifications,2015-16,pct_scr,35" in shared/published/national_series.csv).
+SCR_SHARE = 0.35
+PENDING_PER_PERIOD = (3, 6)  # notifications still undecided, from the last 45 days of a period
+# Days from notification to decision: (share, fewest, most).
+DECISION_DELAY = ((0.78, 1, 30), (0.17, 31, 75), (0.05, 76, 150))
+# A review whose decision date is not coded and whose report came within this many months of
+# the incident is decided late and completed within four months of the decision.
+QUICK_REVIEW_MONTHS = 12
+AGREED_EXTENSION = 0.08  # share of scr notifications (report dated) with an agreed date
+PROCEEDINGS_SCR = 0.10  # share of scr notifications with parallel proceedings
+PROCEEDINGS_CODES = {"criminal": 0.55, "coroner": 0.25, "both": 0.20}
+PROCEEDINGS_CONCLUDED = 0.6  # of those, share concluded (by SAMPLE_NOW)
+PROCEEDINGS_OTHER = {"none": 70, "": 18, "criminal": 6, "coroner": 4, "not_known": 2}
+PUBLISHED = 0.85  # share of dated reports with a published_date
+PLAN_MISSING = 0.12  # share of dated reports with a plan whose action plan never arrived
+PLAN_ON_TIME = 0.65  # of plans received, share by report_date + 1 month
+UPDATE_GAP_DAYS = (45, 120)  # days between two progress reports on an action
+UPDATE_NOTES = {
+    "not_started": ("Not yet started: lead officer confirmed.", "Awaiting agency resources."),
+    "in_progress": (
+        "Work under way; progress reported to the board.",
+        "Training sessions scheduled.",
+        "Draft procedure circulated for comment.",
+    ),
+    "completed": ("Completed; evidence seen by the board.", "Completed and audited."),
+    "dropped": ("Dropped: superseded by a later action.", "Dropped by agreement of the board."),
+}
+V2_SHEETS = ("notifications", "action_updates")
+
+
+def days(n: int) -> timedelta:
+    return timedelta(days=int(n))
+
+
+def draw_days(rng: Rng, mix: Sequence[tuple[float, int, int]]) -> int:
+    """A number of days from a mixture of uniform ranges (share, fewest, most)."""
+    k = int(rng.choice(len(mix), p=np.array([m[0] for m in mix]) / sum(m[0] for m in mix)))
+    return int(rng.integers(mix[k][1], mix[k][2] + 1))
+
+
+def build_tracking(spec: Period, boards: list[Board], rows: dict[str, list[dict]]) -> None:
+    """Add notifications and action updates to a period's rows (stream 20 + step).
+
+    Every review is one scr notification; no_scr notifications make the reviews SCR_SHARE of
+    all; a few notifications near the period end are pending. The reviews get their
+    notification_id, published_date and action_plan_received_date. No v1 value changes.
+    """
+    rng = rng_for(TRACKING_STREAM + spec.step)
+    reviews = rows["reviews"]
+    first_child: dict[str, dict] = {}
+    for child in rows["children"]:
+        first_child.setdefault(child["review_id"], child)
+    n = len(reviews)
+    pending = int(rng.integers(PENDING_PER_PERIOD[0], PENDING_PER_PERIOD[1] + 1))
+    others = round(n / SCR_SHARE) - n - pending
+    region = {b.code: b.region for b in boards}
+    notes = [
+        _scr_notification(rng, spec, r, first_child[r["review_id"]], region[r["board_code"]])
+        for r in reviews
+    ]
+    _scr_extensions_and_proceedings(rng, notes, reviews)
+    usable = [b for b in boards if b.region != "central"]
+    weights = np.array([b.weight for b in usable])
+    picks = rng.choice(len(usable), size=others + pending, p=weights / weights.sum())
+    for k in range(others + pending):
+        board = usable[int(picks[k])]
+        notes.append(_other_notification(rng, spec, board, pending=k >= others))
+    # Blank rather than `pending` on one of them: the frame reads both as pending.
+    notes[-1]["decision"] = None
+    order = sorted(range(len(notes)), key=lambda j: (notes[j]["notification_date"], j))
+    for number, j in enumerate(order, start=1):
+        notes[j]["notification_id"] = f"N{spec.code}-{number:04d}"
+    for review, note in zip(reviews, notes[:n], strict=True):
+        review["notification_id"] = note["notification_id"]
+        _review_dates(rng, review, note)
+    with_rows = {a["review_id"] for a in rows["actions"]}
+    dated = [r for r in reviews if r["report_date"] is not None and r["action_points_total"] != 0]
+    missing = [r for r in dated if r["review_id"] not in with_rows]
+    size = min(len(missing), round(PLAN_MISSING * len(dated)))
+    for j in rng.choice(len(missing), size=size, replace=False).tolist():
+        missing[j]["action_plan_received_date"] = None
+    rows["notifications"] = [notes[j] for j in order]
+    by_id = {r["review_id"]: r for r in reviews}
+    rows["action_updates"] = [
+        update for action in rows["actions"] for update in _updates(rng, action, by_id)
+    ]
+
+
+def _scr_notification(rng: Rng, spec: Period, review: dict, child: dict, region: str) -> dict:
+    """The notification that led to a review: its decision date is the review's when coded."""
+    incident, report = review["incident_date"], review["report_date"]
+    decision = review["decision_date"]
+    delay = draw_days(rng, DECISION_DELAY)
+    if decision is None:
+        quick = report is not None and report <= add_months(incident, QUICK_REVIEW_MONTHS)
+        if quick and (late := report - days(rng.integers(40, 116))) <= SAMPLE_NOW:
+            decision = late
+        else:
+            decision = min(incident + days(rng.integers(0, 15)), spec.end) + days(delay)
+    notified = min(max(incident, decision - days(delay)), spec.end)
+    return {
+        "board_code": review["board_code"],
+        "region": region,
+        "notification_date": notified,
+        "incident_date": incident,
+        "incident_type": child["incident_type"],
+        "age_months": child["age_months"],
+        "gender": child["gender"],
+        "decision": "scr",
+        "decision_date": decision,
+        "review_id": review["review_id"],
+        "parallel_proceedings": pick(rng, {"none": 0.88, "not_known": 0.04, "": 0.08}) or None,
+    }
+
+
+def _scr_extensions_and_proceedings(rng: Rng, notes: list[dict], reviews: list[dict]) -> None:
+    """Parallel proceedings for the slowest reviews, and a few agreed completion dates."""
+    slow = [
+        i
+        for i, r in enumerate(reviews)
+        if r["report_date"] is None or (r["report_date"] - notes[i]["decision_date"]).days > 300
+    ]
+    for i in rng.choice(slow, size=round(PROCEEDINGS_SCR * len(reviews)), replace=False).tolist():
+        note, report = notes[i], reviews[i]["report_date"]
+        note["parallel_proceedings"] = pick(rng, PROCEEDINGS_CODES)
+        last = min(report - days(14) if report else SAMPLE_NOW, SAMPLE_NOW)
+        first = note["incident_date"] + days(90)
+        if first <= last and rng.random() < PROCEEDINGS_CONCLUDED:
+            note["proceedings_concluded_date"] = random_date(rng, first, last)
+    dated = [i for i, r in enumerate(reviews) if r["report_date"] is not None]
+    for i in rng.choice(dated, size=round(AGREED_EXTENSION * len(reviews)), replace=False):
+        note, report = notes[int(i)], reviews[int(i)]["report_date"]
+        due = add_months(note["decision_date"], 4)
+        missed = report - days(rng.integers(30, 121))
+        if rng.random() < 0.5 and missed > due + days(14):
+            note["agreed_completion_date"] = missed
+        else:
+            note["agreed_completion_date"] = max(report + days(rng.integers(0, 46)), due)
+
+
+def _other_notification(rng: Rng, spec: Period, board: Board, pending: bool) -> dict:
+    """A notification that led to no review, or one still pending at the period end."""
+    first = spec.end - days(44) if pending else spec.start
+    notified = random_date(rng, first, spec.end)
+    incident = notified - days(rng.integers(0, 22))
+    kind = pick(rng, {"death": 45, "serious_injury": 53, "suicide": 2})
+    if kind == "suicide":
+        age = int(rng.integers(144, 216))
+    elif rng.random() < 0.4:
+        age = int(rng.integers(0, 12))
+    else:
+        age = int(rng.integers(12, 216))
+    proceedings = pick(rng, PROCEEDINGS_OTHER) or None
+    concluded = None
+    if proceedings in ("criminal", "coroner") and rng.random() < 0.5:
+        concluded = min(incident + days(rng.integers(60, 541)), SAMPLE_NOW)
+    return {
+        "board_code": board.code,
+        "region": board.region,
+        "notification_date": notified,
+        "incident_date": incident,
+        "incident_type": kind,
+        "age_months": None if rng.random() < 0.03 else age,
+        "gender": pick(rng, {"male": 0.55, "female": 0.44, "not_known": 0.01}),
+        "decision": "pending" if pending else "no_scr",
+        "decision_date": None if pending else notified + days(draw_days(rng, DECISION_DELAY)),
+        "review_id": None,
+        "parallel_proceedings": proceedings,
+        "proceedings_concluded_date": concluded,
+    }
+
+
+def _review_dates(rng: Rng, review: dict, note: dict) -> None:
+    """published_date and action_plan_received_date of a review with a dated report."""
+    report = review["report_date"]
+    review["published_date"] = review["action_plan_received_date"] = None
+    if report is None:
+        return
+    if rng.random() < PUBLISHED:
+        publish = report + days(rng.integers(7, 151))
+        if note.get("proceedings_concluded_date"):
+            publish = max(publish, note["proceedings_concluded_date"] + days(rng.integers(7, 60)))
+        review["published_date"] = publish
+    if review["action_points_total"] != 0:
+        if rng.random() < PLAN_ON_TIME:
+            received = report + days(rng.integers(-20, 31))
+        else:
+            received = report + days(rng.integers(32, 201))
+        review["action_plan_received_date"] = received
+
+
+def _updates(rng: Rng, action: dict, reviews: dict[str, dict]) -> list[dict]:
+    """Progress reports on one action, from its review's report to SAMPLE_NOW at the latest.
+
+    Statuses only move forward (not_started, in_progress, then completed or dropped). When the
+    action row's own status is dated by SAMPLE_NOW, the last report is that status on that
+    date; otherwise the reports stop before the row's status (which is as at a later date).
+    """
+    review = reviews[action["review_id"]]
+    start = review["report_date"] or add_months(review["incident_date"], 12)
+    final, final_date = action["status"], action["status_date"]
+    if start >= SAMPLE_NOW - days(14) or (final == "not_known" and rng.random() < 0.5):
+        return []
+    ends = final_date is not None and final_date <= SAMPLE_NOW and final != "not_known"
+    end = final_date if ends else SAMPLE_NOW
+    before = {
+        "completed": ("not_started", "in_progress"),
+        "dropped": ("not_started", "in_progress"),
+        "in_progress": ("not_started",),
+        "not_started": ("not_started",),
+        "not_known": ("not_started", "in_progress"),
+    }[final]
+    reports: list[tuple[date, str]] = []
+    day = start + days(rng.integers(10, 61))
+    while day < end and len(reports) < 4:
+        if not reports and "not_started" in before and rng.random() < 0.35:
+            status = "not_started"
+        else:
+            status = before[-1]
+        reports.append((day, status))
+        day += days(rng.integers(UPDATE_GAP_DAYS[0], UPDATE_GAP_DAYS[1] + 1))
+    if ends:
+        reports.append((final_date, final))
+    out = []
+    for day, status in reports:
+        note = None
+        if rng.random() < 0.5:
+            options = UPDATE_NOTES[status]
+            note = options[int(rng.integers(len(options)))]
+        out.append(
+            {
+                "review_id": action["review_id"],
+                "action_no": action["action_no"],
+                "update_date": day,
+                "status": status,
+                "note": note,
+            }
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------
 # Output
 
 
+def sheet_types(sheet: str, tracked: bool) -> dict[str, str]:
+    """Column name -> frame type of a sheet as written, in frame order.
+
+    An untracked submission keeps exactly the version 1 columns (``since`` 1, the default);
+    a tracked one has every column of the frame.
+    """
+    return {
+        c["name"]: c["type"]
+        for c in FRAME["sheets"][sheet]["columns"]
+        if tracked or c.get("since", 1) == 1
+    }
+
+
 def frames(rows: dict[str, list[dict]]) -> dict[str, pl.DataFrame]:
-    """DataFrames with every coding-frame column, in frame order and frame types."""
+    """DataFrames with every column of each sheet, in frame order and frame types."""
+    tracked = "notifications" in rows
     out = {}
-    for sheet in SHEETS:
-        columns = FRAME["sheets"][sheet]["columns"]
-        schema = {c["name"]: POLARS_TYPES[c["type"]] for c in columns}
+    for sheet in SHEETS + (V2_SHEETS if tracked else ()):
+        schema = {name: POLARS_TYPES[kind] for name, kind in sheet_types(sheet, tracked).items()}
         out[sheet] = pl.DataFrame(
             [{name: row.get(name) for name in schema} for row in rows[sheet]],
             schema=schema,
@@ -1218,7 +1479,15 @@ def write_catalog(path: Path, boards: list[Board]) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE, help="output folder")
-    out = parser.parse_args(argv).out
+    parser.add_argument(
+        "--tracking",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="add notifications, action updates and the version 2 review columns to "
+        f"{', '.join(TRACKED_PERIODS)} (default; --no-tracking writes version 1 files only)",
+    )
+    args = parser.parse_args(argv)
+    out = args.out
     (out / "submissions").mkdir(parents=True, exist_ok=True)
     boards = board_catalog()
     write_catalog(out / "boards.csv", boards)
@@ -1228,9 +1497,10 @@ def main(argv: list[str] | None = None) -> None:
     # One workbook per period, as a research team codes a biennial analysis: one submission
     # each keeps `scr build` quick (every submission is its own write-audit-publish run).
     for spec in PERIODS:
-        write_xlsx_submission(
-            out / "submissions" / f"{spec.code}.xlsx", frames(build_period(spec, boards))
-        )
+        rows = build_period(spec, boards)
+        if args.tracking and spec.code in TRACKED_PERIODS:
+            build_tracking(spec, boards, rows)
+        write_xlsx_submission(out / "submissions" / f"{spec.code}.xlsx", frames(rows))
 
 
 if __name__ == "__main__":

@@ -43,7 +43,13 @@ EXIT_PIPE = 128 + 13  # SIGPIPE: what a shell reports for `yes | head`
 
 # Nouns whose plural is not "<noun>s" (the sheets' names are plurals already).
 _PLURALS = {"child": "children", "children": "children"}
-_SINGULARS = {"reviews": "review", "recommendations": "recommendation", "actions": "action"}
+_SINGULARS = {
+    "reviews": "review",
+    "recommendations": "recommendation",
+    "actions": "action",
+    "notifications": "notification",
+    "action_updates": "action update",
+}
 
 
 class UsageError(Exception):
@@ -97,6 +103,8 @@ def _tracking_counts(led: dict) -> str:
 
 
 def _print_outcomes(outcomes: list, fmt: str) -> int:  # list[IngestOutcome]
+    from warehouse.schema import TRACKING_COUNTS
+
     rejected = 0
     records = []
     for outcome in outcomes:
@@ -263,6 +271,7 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from warehouse.issues import issues_json, report_lines, summarise
     from warehouse.load import check_submission
+    from warehouse.schema import CORE_SHEETS
 
     path = Path(args.path)
     con = None

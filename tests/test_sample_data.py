@@ -27,6 +27,7 @@ REPLICATION = SUBMISSIONS / "2001-03-replication"
 FRAME = yaml.safe_load((ROOT / "warehouse" / "coding_frame.yaml").read_text(encoding="utf-8"))
 PUBLISHED = json.loads((ROOT / "warehouse" / "appendix2_published.json").read_text("utf-8"))
 SHEETS = ["reviews", "children", "recommendations", "actions"]
+V2_SHEETS = ["notifications", "action_updates"]  # checked in tests/test_sample_tracking.py
 CODE_LISTS = {name: [c["code"] for c in codes] for name, codes in FRAME["code_lists"].items()}
 KEYS = {
     "reviews": ["review_id"],
@@ -40,8 +41,14 @@ DATE_COLUMNS = {
 }
 
 
-def columns(sheet: str) -> list[dict]:
-    return FRAME["sheets"][sheet]["columns"]
+def columns(sheet: str, present: list[str] | None = None) -> list[dict]:
+    """A sheet's frame columns: all of them, or (given the header) the version 1 columns and
+    the later ones the file has (version 1 files have no `since: 2` column)."""
+    return [
+        c
+        for c in FRAME["sheets"][sheet]["columns"]
+        if present is None or c.get("since", 1) == 1 or c["name"] in present
+    ]
 
 
 # --------------------------------------------------------------------------------------
@@ -53,9 +60,10 @@ def read_csv_submission(folder: Path) -> dict[str, pl.DataFrame]:
     out = {}
     for sheet in SHEETS:
         raw = pl.read_csv(folder / f"{sheet}.csv", infer_schema=False, encoding="utf8")
-        assert raw.columns == [c["name"] for c in columns(sheet)], f"{folder.name}/{sheet}"
+        frame_columns = columns(sheet, raw.columns)
+        assert raw.columns == [c["name"] for c in frame_columns], f"{folder.name}/{sheet}"
         exprs = []
-        for col in columns(sheet):
+        for col in frame_columns:
             name = col["name"]
             if col["type"] == "date":
                 bad = raw.filter(
@@ -74,12 +82,14 @@ def read_csv_submission(folder: Path) -> dict[str, pl.DataFrame]:
 def read_xlsx_submission(path: Path) -> dict[str, pl.DataFrame]:
     """Every sheet of a workbook; dates must be real Excel dates and integers numbers."""
     book = pl.read_excel(path, sheet_id=0, engine="calamine")
-    assert list(book) == SHEETS, f"{path.name}: sheets {list(book)}"
+    assert list(book) in (SHEETS, SHEETS + V2_SHEETS), f"{path.name}: sheets {list(book)}"
     out = {}
-    for sheet, raw in book.items():
-        assert raw.columns == [c["name"] for c in columns(sheet)], f"{path.name}/{sheet}"
+    for sheet in SHEETS:
+        raw = book[sheet]
+        frame_columns = columns(sheet, raw.columns)
+        assert raw.columns == [c["name"] for c in frame_columns], f"{path.name}/{sheet}"
         exprs = []
-        for col in columns(sheet):
+        for col in frame_columns:
             name, dtype = col["name"], raw.schema[col["name"]]
             if dtype == pl.Null or raw[name].null_count() == raw.height:
                 want = {"date": pl.Date, "integer": pl.Int64}.get(col["type"], pl.String)
@@ -126,7 +136,7 @@ def rule_errors(sub: dict[str, pl.DataFrame]) -> list[str]:
     errors = []
     for sheet in SHEETS:
         df = sub[sheet]
-        for col in columns(sheet):
+        for col in columns(sheet, df.columns):
             s = df[col["name"]]
             where = f"{sheet}.{col['name']}"
             if col["required"] and s.null_count():
