@@ -5,8 +5,10 @@
    ``stg_issues`` (the core tables are not touched);
 3. audit: the staged submission passes when it has no error;
 4. publish: in ONE transaction, move earlier versions of resubmitted reviews to history,
-   replace them, insert new reviews, and mark the ledger accepted; or reject: record the
-   report and drop the staged rows. A failure anywhere leaves the core tables as they were.
+   replace them, insert new reviews; likewise notifications sent again (by notification_id)
+   and action updates sent again (by review_id, action_no, update_date), while new ones
+   accumulate; and mark the ledger accepted; or reject: record the report and drop the
+   staged rows. A failure anywhere leaves the core tables as they were.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from warehouse.issues import (
     report_lines,
     summarise,
 )
-from warehouse.schema import CORE_SHEETS, ensure_schema
+from warehouse.schema import CORE_SHEETS, SUBMISSION_SHEETS, TRACKING_SHEETS, ensure_schema
 
 ISSUE_FIELDS = "severity, sheet, row_number, column_name, value, rule, description, hint"
 
@@ -214,7 +216,7 @@ def stage(con: duckdb.DuckDBPyConnection, receipt: Receipt) -> dict[str, int]:
     cf = frame()
     con.begin()
     try:
-        for name in CORE_SHEETS:
+        for name in SUBMISSION_SHEETS:
             con.execute(f"DELETE FROM stg_{name} WHERE submission_id = ?", [receipt.submission_id])
             columns = cf.sheets[name].column_names
             rows = sheets[name].select(
@@ -242,20 +244,34 @@ def stage(con: duckdb.DuckDBPyConnection, receipt: Receipt) -> dict[str, int]:
     except Exception:
         con.rollback()
         raise
-    return {name: sheets[name].height for name in CORE_SHEETS} | summarise(found)
+    return _shown_counts({name: sheets[name].height for name in SUBMISSION_SHEETS}) | summarise(
+        found
+    )
+
+
+def _shown_counts(counts: dict[str, int]) -> dict[str, int]:
+    """Row counts as reported: the review sheets always, the tracking sheets when the
+    submission holds any of their rows (a version 1 submission reports as it always did)."""
+    tracking = any(counts.get(name) for name in TRACKING_SHEETS)
+    return {k: v for k, v in counts.items() if k in CORE_SHEETS or tracking}
+
+
+def _quoted(columns: list[str]) -> str:
+    return ", ".join(f'"{c}"' for c in columns)
 
 
 def staged_sheets(
-    con: duckdb.DuckDBPyConnection, submission_id: str, names: tuple[str, ...] = CORE_SHEETS
+    con: duckdb.DuckDBPyConnection, submission_id: str, names: tuple[str, ...] = SUBMISSION_SHEETS
 ) -> dict[str, pl.DataFrame]:
     """The typed rows of a staged submission, with ``_row`` as when they were read."""
+    cf = frame()
     return {
         name: query_frame(
             con,
-            f"SELECT * EXCLUDE (submission_id) FROM stg_{name} WHERE submission_id = ? "
-            "ORDER BY row_number",
+            f"SELECT row_number AS _row, {_quoted(cf.sheets[name].column_names)} "
+            f"FROM stg_{name} WHERE submission_id = ? ORDER BY row_number",
             [submission_id],
-        ).rename({"row_number": "_row"})
+        )
         for name in names
     }
 
@@ -312,12 +328,12 @@ def _staged_counts(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[s
         name: con.execute(
             f"SELECT count(*) FROM stg_{name} WHERE submission_id = ?", [submission_id]
         ).fetchall()[0][0]
-        for name in CORE_SHEETS
+        for name in SUBMISSION_SHEETS
     }
 
 
 def _clear_staging(con: duckdb.DuckDBPyConnection, submission_id: str) -> None:
-    for name in (*[f"stg_{s}" for s in CORE_SHEETS], "stg_issues"):
+    for name in (*[f"stg_{s}" for s in SUBMISSION_SHEETS], "stg_issues"):
         con.execute(f"DELETE FROM {name} WHERE submission_id = ?", [submission_id])
 
 
@@ -328,12 +344,25 @@ def _record(
     counts: dict[str, int],
     issues: pl.DataFrame,
     review_counts: dict[str, int],
+    tracking_counts: dict[str, dict[str, int]] | None = None,
 ) -> None:
     summary = summarise(issues)
+    tracking_counts = tracking_counts or {}
+    tracking = [
+        value
+        for name in TRACKING_SHEETS
+        for value in (
+            counts[name],
+            *(tracking_counts.get(name, {}).get(k) for k in ("new", "replaced", "unchanged")),
+        )
+    ]
     con.execute(
         "UPDATE submissions SET status = ?, decided_at = ?, n_reviews = ?, n_children = ?, "
         "n_recommendations = ?, n_actions = ?, n_reviews_new = ?, n_reviews_replaced = ?, "
-        "n_reviews_unchanged = ?, n_errors = ?, n_warnings = ?, report = ? "
+        "n_reviews_unchanged = ?, n_errors = ?, n_warnings = ?, report = ?, "
+        "n_notifications = ?, n_notifications_new = ?, n_notifications_replaced = ?, "
+        "n_notifications_unchanged = ?, n_action_updates = ?, n_action_updates_new = ?, "
+        "n_action_updates_replaced = ?, n_action_updates_unchanged = ? "
         "WHERE submission_id = ?",
         [
             status,
@@ -347,7 +376,8 @@ def _record(
             review_counts.get("unchanged"),
             summary["errors"],
             summary["warnings"],
-            _report(status, counts, issues),
+            _report(status, _shown_counts(counts), issues),
+            *tracking,
             submission_id,
         ],
     )
@@ -402,6 +432,54 @@ def _review_fingerprints(con: duckdb.DuckDBPyConnection, prefix: str, where: str
     )
 
 
+def _keyed_changes(con: duckdb.DuckDBPyConnection, name: str, submission_id: str) -> None:
+    """Temp table ``{name}_changes``: each staged row's key and whether it is new, replaces
+    a loaded row of the same key, or is the same as the loaded one (a resend)."""
+    sheet = frame().sheets[name]
+    columns = ", ".join(f'"{c}"' for c in sheet.column_names)
+    key = ", ".join(f'"{k}"' for k in sheet.key)
+    body = f"md5(to_json(struct_pack({columns}))::VARCHAR)"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name}_changes AS "
+        f"WITH s AS (SELECT {key}, {body} AS fp FROM stg_{name} WHERE submission_id = $sid), "
+        f"l AS (SELECT {key}, {body} AS fp FROM {name} WHERE ({key}) IN (SELECT ({key}) FROM s)) "
+        f"SELECT {', '.join(f's.{k}' for k in sheet.key)}, CASE WHEN l.fp IS NULL THEN 'new' "
+        "WHEN l.fp = s.fp THEN 'unchanged' ELSE 'replaced' END AS change "
+        f"FROM s LEFT JOIN l USING ({key})",
+        {"sid": submission_id},
+    )
+
+
+def _publish_keyed(
+    con: duckdb.DuckDBPyConnection, name: str, submission_id: str, now: dt.datetime
+) -> dict[str, int]:
+    """Publish a tracking sheet: rows accumulate; a row whose key is already loaded replaces
+    it (the earlier row to history) unless it is the same (then nothing changes)."""
+    sheet = frame().sheets[name]
+    _keyed_changes(con, name, submission_id)
+    columns = ", ".join(f'"{c}"' for c in sheet.column_names)
+    key = ", ".join(f'"{k}"' for k in sheet.key)
+    replaced = f"({key}) IN (SELECT ({key}) FROM {name}_changes WHERE change = 'replaced')"
+    con.execute(
+        f"INSERT INTO {name}_history ({columns}, submission_id, replaced_at, replaced_by) "
+        f"SELECT {columns}, submission_id, ?, ? FROM {name} WHERE {replaced}",
+        [now, submission_id],
+    )
+    con.execute(f"DELETE FROM {name} WHERE {replaced}")
+    con.execute(
+        f"INSERT INTO {name} ({columns}, submission_id) "
+        f"SELECT {columns}, submission_id FROM stg_{name} WHERE submission_id = ? "
+        f"AND ({key}) IN (SELECT ({key}) FROM {name}_changes WHERE change <> 'unchanged') "
+        "ORDER BY row_number",
+        [submission_id],
+    )
+    found = dict(
+        con.execute(f"SELECT change, count(*) FROM {name}_changes GROUP BY change").fetchall()
+    )
+    con.execute(f"DROP TABLE {name}_changes")
+    return {k: int(found.get(k, 0)) for k in ("new", "replaced", "unchanged")}
+
+
 def publish(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, int]:
     """Promote a staged, audited submission into the core tables in one transaction."""
     cf = frame()
@@ -425,9 +503,7 @@ def publish(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, int
             raise SubmissionRejected(submission_id, report_lines(staged_issues(con, submission_id)))
         # Re-run the registry's ownership checks inside the transaction: another submission
         # may have landed since this one was checked.
-        clash = checks.warehouse_issues(
-            con, staged_sheets(con, submission_id, ("reviews", "children"))
-        )
+        clash = checks.warehouse_issues(con, staged_sheets(con, submission_id))
         if clash.height:
             raise SubmissionRejected(submission_id, report_lines(clash))
         # The submission id is a bound parameter ($sid), like every value in this module.
@@ -472,6 +548,9 @@ def publish(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, int
                 f"WHERE change <> 'unchanged') ORDER BY row_number",
                 [submission_id],
             )
+        tracking_counts = {
+            name: _publish_keyed(con, name, submission_id, now) for name in TRACKING_SHEETS
+        }
         fault_point("publish")
         review_counts = dict(
             con.execute("SELECT change, count(*) FROM review_changes GROUP BY change").fetchall()
@@ -480,7 +559,13 @@ def publish(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, int
         con.execute("DROP TABLE review_changes")
         counts = _staged_counts(con, submission_id)
         _record(
-            con, submission_id, "accepted", counts, staged_issues(con, submission_id), review_counts
+            con,
+            submission_id,
+            "accepted",
+            counts,
+            staged_issues(con, submission_id),
+            review_counts,
+            tracking_counts,
         )
         _clear_staging(con, submission_id)
         con.commit()
@@ -488,7 +573,17 @@ def publish(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, int
         con.rollback()
         raise
     fault_point("published")
-    return counts | review_counts
+    shown = _shown_counts(counts)
+    return (
+        shown
+        | review_counts
+        | {
+            f"{name}_{change}": n
+            for name, changes in tracking_counts.items()
+            if name in shown
+            for change, n in changes.items()
+        }
+    )
 
 
 def recover_interrupted(con: duckdb.DuckDBPyConnection) -> list[str]:
