@@ -1469,10 +1469,10 @@ def submission_issues(
     parts += failures_to_issues(blocking, evaluate(present, blocking, params))
     found = first_error_per_cell(combine(parts))
     reported = set(typed.issues.get_column("sheet").drop_nulls().to_list())
-    # A submission of tracking sheets alone leaves the review sheets out on purpose.
+    # A submission of tracking sheets alone leaves the review sheets out (or empty) on purpose.
     notes = (
         []
-        if tracking_only(typed.sheets)
+        if tracking_only(n for n, df in typed.sheets.items() if df.height)
         else _sheet_notes(
             (c for c in checks if c.phase == "sheet" and c.kind == "sheet_present"),
             frames,

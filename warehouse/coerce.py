@@ -241,6 +241,9 @@ def coerce_submission(raw: RawSubmission, cf: CodingFrame | None = None) -> Type
     typed: dict[str, pl.DataFrame] = {}
     text: dict[str, pl.DataFrame] = {}
     parts = [raw.issues]
+    # Review sheets left empty beside tracking rows (a filled-in template of notifications or
+    # action updates alone) are not missing data.
+    with_rows = {name for name, df in raw.sheets.items() if df.height}
     for name, df in raw.sheets.items():
         sheet = cf.sheets[name]
         mapping, header_problems = _header_issues(sheet, df.columns)
@@ -259,11 +262,11 @@ def coerce_submission(raw: RawSubmission, cf: CodingFrame | None = None) -> Type
                 for column in sheet.columns
             ],
         )
-        if typed[name].height == 0 and sheet.required:
+        if typed[name].height == 0 and sheet.required and not tracking_only(with_rows):
             parts.append(
                 issue("no_rows", f"sheet {name!r} has a header but no data rows", sheet=name)
             )
-    if tracking_only(typed) and not any(df.height for df in typed.values()):
+    if tracking_only(typed) and not with_rows:
         parts.append(
             issue(
                 "no_rows",

@@ -124,6 +124,13 @@ def write_template(path: Path, cf: CodingFrame | None = None) -> Path:
         "Shaded orange headers are required. Never enter names of children or "
         "family members.",
     )
+    notes.write(
+        2,
+        0,
+        "Fill in reviews and children (recommendations and actions if you have them), "
+        "and/or notifications and action_updates: a workbook of notifications or action "
+        "updates alone needs no reviews (leave those sheets empty).",
+    )
     heads = [
         "sheet",
         "column",
