@@ -8,8 +8,9 @@ in from generic templates. Nothing identifies a person or a place.
 Run it from anywhere as ``python data_samples/generate.py`` (optionally ``--out DIR``). It
 rewrites its outputs byte for byte: every random choice comes from a numpy ``Generator``
 seeded with ``[SEED, stream]``, one stream per part (0 = board catalog, 1 = the 2001-03
-replication, 11-14 = the later periods), so changing one part never shifts the draws of
-another, and workbooks carry a fixed creation timestamp.
+replication, 11-14 = the later periods, 22-24 = the notifications and action updates of
+2005-07 to 2009-11), so changing one part never shifts the draws of another, and workbooks
+carry a fixed creation timestamp.
 
 Outputs (under ``--out``, default this folder):
 
@@ -21,8 +22,9 @@ Outputs (under ``--out``, default this folder):
     (``warehouse/appendix2_published.json``) when tabulated as in the tabulation rules.
 ``submissions/<period>.xlsx``
     Trend data for the periods 2003-05, 2005-07, 2007-09 and 2009-11: one workbook per
-    period and government office region (the region of the reviewing board in the
-    catalog), sheets reviews, children, recommendations and actions.
+    period, sheets reviews, children, recommendations and actions (coding frame version 1
+    columns). 2005-07, 2007-09 and 2009-11 also have the version 2 sheets notifications and
+    action_updates and the version 2 columns of reviews (``--no-tracking``: version 1 only).
 
 Method of the replication. The published tables only give marginal counts, so each column
 is *dealt*: the exact multiset of codes a table asks for is shuffled onto the reviews or
@@ -48,6 +50,15 @@ correlated. Recommendations (about 15 a review) draw their focus from a mix that
 the 2001-03 shares towards fewer procedural and more assessment, training and communication
 recommendations; a growing share of reviews submit their action-plan rows, with statuses as
 at four years after the period.
+
+Method of the tracking content (coding frame version 2, ``build_tracking``). Drawn after a
+period's version 1 rows are complete, from its own stream, so no version 1 value changes.
+Every review is one notification decided ``scr`` (its decision date the review's when
+coded); ``no_scr`` notifications make the reviews 35% of all (the 2015-16 national share), a
+few notified at the period end are pending. Decision delays, agreed completion dates,
+parallel proceedings, publication and action-plan dates and progress reports on the actions
+(up to 2011-12-31, statuses only moving forward, ending in the action row's own status when
+that is dated by then) follow the rates in data_samples/README.md.
 """
 
 from __future__ import annotations
