@@ -57,8 +57,9 @@ Every review is one notification decided ``scr`` (its decision date the review's
 coded); ``no_scr`` notifications make the reviews 35% of all (the 2015-16 national share), a
 few notified at the period end are pending. Decision delays, agreed completion dates,
 parallel proceedings, publication and action-plan dates and progress reports on the actions
-(up to 2011-12-31, statuses only moving forward, ending in the action row's own status when
-that is dated by then) follow the rates in data_samples/README.md.
+(up to 2011-12-31, statuses only moving forward, including the action row's own status when
+that is dated by then; 60% of the reviews that can finish their plan by then do) follow the
+rates in data_samples/README.md.
 """
 
 from __future__ import annotations
@@ -1194,6 +1195,10 @@ PUBLISHED = 0.85  # share of dated reports with a published_date
 PLAN_MISSING = 0.12  # share of dated reports with a plan whose action plan never arrived
 PLAN_ON_TIME = 0.65  # of plans received, share by report_date + 1 month
 UPDATE_GAP_DAYS = (45, 120)  # days between two progress reports on an action
+# Share of the reviews that can have finished their plan by SAMPLE_NOW (reported 60 days
+# before it, no action whose own later status is still open) that report every action
+# completed or dropped by then.
+IMPLEMENTED = 0.6
 UPDATE_NOTES = {
     "not_started": ("Not yet started: lead officer confirmed.", "Awaiting agency resources."),
     "in_progress": (
@@ -1205,6 +1210,7 @@ UPDATE_NOTES = {
     "dropped": ("Dropped: superseded by a later action.", "Dropped by agreement of the board."),
 }
 V2_SHEETS = ("notifications", "action_updates")
+RANK = {"not_started": 0, "in_progress": 1, "completed": 2, "dropped": 2}  # stage of a status
 
 
 def days(n: int) -> timedelta:
@@ -1260,8 +1266,11 @@ def build_tracking(spec: Period, boards: list[Board], rows: dict[str, list[dict]
         missing[j]["action_plan_received_date"] = None
     rows["notifications"] = [notes[j] for j in order]
     by_id = {r["review_id"]: r for r in reviews}
+    implemented = _implemented_reviews(rng, rows["actions"], by_id)
     rows["action_updates"] = [
-        update for action in rows["actions"] for update in _updates(rng, action, by_id)
+        update
+        for action in rows["actions"]
+        for update in _updates(rng, action, by_id, action["review_id"] in implemented)
     ]
 
 
@@ -1368,17 +1377,47 @@ def _review_dates(rng: Rng, review: dict, note: dict) -> None:
         review["action_plan_received_date"] = received
 
 
-def _updates(rng: Rng, action: dict, reviews: dict[str, dict]) -> list[dict]:
+def _update_start(review: dict) -> date:
+    """The first day an action of the review can be reported on (as action_rows dates them)."""
+    return review["report_date"] or add_months(review["incident_date"], 12)
+
+
+def _implemented_reviews(rng: Rng, actions: list[dict], reviews: dict[str, dict]) -> set[str]:
+    """The reviews whose every action is reported completed or dropped by SAMPLE_NOW."""
+    blocked = {
+        a["review_id"]
+        for a in actions
+        if a["status_date"] is not None
+        and a["status_date"] > SAMPLE_NOW
+        and a["status"] not in ("completed", "dropped")
+    }
+    candidates = sorted(
+        {
+            a["review_id"]
+            for a in actions
+            if a["review_id"] not in blocked
+            and _update_start(reviews[a["review_id"]]) < SAMPLE_NOW - days(60)
+        }
+    )
+    size = round(IMPLEMENTED * len(candidates))
+    return {candidates[int(j)] for j in rng.choice(len(candidates), size=size, replace=False)}
+
+
+def _updates(rng: Rng, action: dict, reviews: dict[str, dict], implemented: bool) -> list[dict]:
     """Progress reports on one action, from its review's report to SAMPLE_NOW at the latest.
 
     Statuses only move forward (not_started, in_progress, then completed or dropped). When the
-    action row's own status is dated by SAMPLE_NOW, the last report is that status on that
-    date; otherwise the reports stop before the row's status (which is as at a later date).
+    action row's own status is dated by SAMPLE_NOW, that status on that date is one of the
+    reports; otherwise the reports stop before the row's status (which is as at a later
+    date). For an implemented review, an action still open after that is completed (or
+    dropped) by a last report before SAMPLE_NOW.
     """
     review = reviews[action["review_id"]]
-    start = review["report_date"] or add_months(review["incident_date"], 12)
+    start = _update_start(review)
     final, final_date = action["status"], action["status_date"]
-    if start >= SAMPLE_NOW - days(14) or (final == "not_known" and rng.random() < 0.5):
+    if start >= SAMPLE_NOW - days(14):
+        return []
+    if final == "not_known" and not implemented and rng.random() < 0.5:
         return []
     ends = final_date is not None and final_date <= SAMPLE_NOW and final != "not_known"
     end = final_date if ends else SAMPLE_NOW
@@ -1400,6 +1439,13 @@ def _updates(rng: Rng, action: dict, reviews: dict[str, dict]) -> list[dict]:
         day += days(rng.integers(UPDATE_GAP_DAYS[0], UPDATE_GAP_DAYS[1] + 1))
     if ends:
         reports.append((final_date, final))
+    if implemented and (not reports or RANK[reports[-1][1]] < RANK["completed"]):
+        first = (reports[-1][0] if reports else start) + days(14)
+        if first <= SAMPLE_NOW:
+            last = pick(rng, {"completed": 0.92, "dropped": 0.08})
+            if final in ("completed", "dropped"):  # as the row's own (later) status says
+                last = final
+            reports.append((random_date(rng, first, SAMPLE_NOW), last))
     out = []
     for day, status in reports:
         note = None
