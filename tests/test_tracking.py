@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -384,3 +385,157 @@ def test_funnel_properties(con: duckdb.DuckDBPyConnection, earlier: date, later:
         assert sum(v for _, v in counts.values() if v >= 0) == counts["notified"][0]
     for stage in ("notified", "decided", "decided_scr", "report_completed"):
         assert before[stage][0] <= after[stage][0]
+
+
+# -- the dashboard's reads: scope and disclosure control ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from warehouse.db import publish_snapshot
+
+    path = tmp_path_factory.mktemp("tracking_access") / "scr.duckdb"
+    connection = build_fixture(path)
+    try:
+        publish_snapshot(connection, path)
+    finally:
+        connection.close()
+    return path
+
+
+PRINCIPALS = {
+    "national": ("analyst", "national", None),
+    "regional": ("london office", "regional", "london"),
+    "board": ("board coder", "board", "SYN901"),
+    "public": ("public", "public", None),
+}
+IN_FULL = {
+    "national": {"SYN901", "SYN902", "SYN903"},
+    "regional": {"SYN901", "SYN902"},
+    "board": {"SYN901"},
+    "public": set(),
+}
+
+
+def access(snapshot: Path, role: str, threshold: int) -> Any:
+    from warehouse.access import Access
+    from warehouse.principal import Principal
+
+    return Access(snapshot, Principal(*PRINCIPALS[role]), threshold=threshold)
+
+
+def all_reads(a: Any, sel: Any) -> dict[str, pl.DataFrame]:
+    out = {
+        "stages": a.tracking_stages(sel, D),
+        "timeliness": a.tracking_timeliness(sel, D),
+        "actions": a.tracking_actions(sel, D),
+        "curve": a.tracking_curve(sel, D),
+        "overdue_counts": a.tracking_overdue_counts(sel, D),
+    }
+    if not a.principal.is_public:
+        out["overdue"] = a.tracking_overdue(sel, D)
+    return out
+
+
+COUNT_COLUMNS = (
+    "reached",
+    "now_at",
+    "k",
+    "n",
+    *tracking.ACTION_COUNTS,
+    *tracking.OVERDUE_KINDS,
+    "total",
+)
+
+
+def test_national_reads_are_the_warehouse_figures(snapshot: Path) -> None:
+    from warehouse.access import Selection
+
+    a = access(snapshot, "national", 5)
+    with duckdb.connect(str(snapshot), read_only=True) as whole:
+        f = TrackingFilter(as_of=D)
+        expected = tracking.stage_counts(whole, f)
+        assert a.tracking_stages(Selection(), D).drop("suppressed").equals(expected)
+        assert a.tracking_overdue(Selection(), D).equals(tracking.overdue(whole, f))
+        got = a.tracking_timeliness(Selection(), D)
+        assert not got["suppressed"].any()
+        assert got.drop("suppressed").equals(tracking.timeliness(whole, f))
+
+
+@pytest.mark.parametrize("role", ["national", "regional", "board", "public"])
+def test_rows_stay_in_scope(snapshot: Path, role: str) -> None:
+    from warehouse.access import OutOfScope, Selection
+
+    a = access(snapshot, role, 5)
+    for name, rows in all_reads(a, Selection()).items():
+        boards = set(rows.filter(pl.col("board_code").is_not_null())["board_code"])
+        assert boards <= IN_FULL[role], name
+    if role == "public":
+        with pytest.raises(OutOfScope, match="overdue list"):
+            a.tracking_overdue(Selection(), D)
+    if role in ("board", "regional"):
+        with pytest.raises(OutOfScope):
+            a.tracking_stages(Selection(board="SYN903"), D)
+        with a.connect() as con:
+            held = set(con.sql("SELECT board_code FROM notifications")["board_code"].fetchall())
+            updates = con.sql("SELECT DISTINCT review_id FROM action_updates").fetchall()
+        assert {b for (b,) in held} == IN_FULL[role]
+        assert {r for (r,) in updates} <= {"R1", "R2", "R3"}
+
+
+@pytest.mark.parametrize("role", ["regional", "board", "public"])
+@pytest.mark.parametrize("threshold", [1, 3])
+def test_no_small_remainder_is_shown(snapshot: Path, role: str, threshold: int) -> None:
+    """Every England or regional count shown, minus the principal's own part, is 0 or more
+    than the threshold (the remainder rule; the public has no part of its own)."""
+    from warehouse.access import Selection
+
+    mine = access(snapshot, role, threshold)
+    national = access(snapshot, "national", threshold)
+    own = IN_FULL[role]
+    for sel in (Selection(), Selection(region="london")):
+        shown = all_reads(mine, sel)
+        truth = all_reads(national, sel)
+        for name, rows in shown.items():
+            if name == "overdue":
+                continue
+            keys = [c for c in ("measure", "stage", "months") if c in rows.columns]
+            columns = [c for c in COUNT_COLUMNS if c in rows.columns]
+            boards = truth[name].filter(
+                (pl.col("level") == "board") & pl.col("board_code").is_in(list(own))
+            )
+            sums = [pl.col(c).sum().alias(f"own_{c}") for c in columns]
+            own_england = (
+                boards.group_by(keys).agg(sums) if keys else boards.select(sums)
+            ).with_columns(level=pl.lit("england"))
+            own_region = boards.group_by("region", *keys).agg(sums)
+            england = rows.filter(pl.col("level") == "england")
+            england = (
+                england.join(own_england, on=[*keys, "level"], how="left")
+                if keys
+                else england.join(own_england, on="level", how="left")
+            )
+            regions = rows.filter(pl.col("level") == "region").join(
+                own_region, on=["region", *keys], how="left"
+            )
+            for part in (england, regions):
+                for c in columns:
+                    remainder = part[c] - part[f"own_{c}"].fill_null(0)
+                    small = remainder.is_between(1, threshold).fill_null(False)
+                    assert not small.any(), (name, c, part.filter(small).to_dicts())
+
+
+def test_the_remainder_rule_hides_what_the_region_could_subtract(snapshot: Path) -> None:
+    """London's notified (6) holds N6 of a North West board: a London office knows its own
+    5, so 6 would give N6 away; at threshold 1 it is hidden. Its decisions (5 due, all its
+    own) are shown."""
+    from warehouse.access import Selection
+
+    rows = access(snapshot, "regional", 1).tracking_stages(Selection(region="london"), D)
+    london = rows.filter((pl.col("level") == "region") & (pl.col("stage") == "notified"))
+    assert london["reached"].to_list() == [None] and london["suppressed"].to_list() == [True]
+    t = access(snapshot, "regional", 1).tracking_timeliness(Selection(region="london"), D)
+    decision = t.filter(
+        (pl.col("level") == "region") & (pl.col("measure") == "decision_within_month")
+    ).row(0, named=True)
+    assert (decision["k"], decision["n"], decision["suppressed"]) == (3, 5, False)

@@ -47,6 +47,7 @@ RESULTS = (
     "completion_timeliness",
     "actions_by_due_date",
     "implementation_curve",
+    "board_regions",
 )
 Level = Literal["england", "region", "board"]
 LEVELS: tuple[Level, ...] = ("england", "region", "board")
@@ -214,13 +215,17 @@ def _levels(
     whole = run(con, name, filters.widest())
     chosen = whole if filters.region is None and filters.board is None else run(con, name, filters)
     sums = [pl.col(c).sum().cast(pl.Int64) for c in counts]
-    # A board's region: where most of its rows are (a notification may state another).
+    # A board's region: the board catalog's; for a board with notifications only, where
+    # most of its rows are.
+    catalog = run(con, "board_regions", filters).rename({"region": "_catalog"})
     board_region = (
         chosen.group_by("board_code", "region")
         .agg(pl.col(counts[0]).sum().alias("_w"))
         .sort("_w", "region", descending=[True, False])
         .group_by("board_code", maintain_order=True)
         .agg(pl.col("region").first())
+        .join(catalog, on="board_code", how="left")
+        .select("board_code", pl.coalesce("_catalog", "region").alias("region"))
     )
     england = whole.group_by(*keys).agg(*sums) if keys else whole.select(sums)
     regions = whole.group_by("region", *keys).agg(*sums)
@@ -255,15 +260,31 @@ def selection_rows(frame: pl.DataFrame, filters: TrackingFilter) -> pl.DataFrame
     return frame.filter(pl.col("level") == "england")
 
 
-def stage_counts(con: duckdb.DuckDBPyConnection, filters: TrackingFilter) -> pl.DataFrame:
-    """The funnel for England, each region and each board of the selection.
+STAGE_COUNTS = tuple(s for s, _, _ in STAGES) + tuple(_NOW_COLUMN.values())
+# What a reader can add up in the funnel of one area (for disclosure control): the stages
+# reached are sums of the "now at" counts, and decided splits into scr and no_scr.
+STAGE_IDENTITIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("notified", ("now_notified", "decided")),
+    ("decided", ("decided_scr", "decided_no_scr")),
+    ("decided_no_scr", ("now_decided",)),
+    ("decided_scr", ("review_under_way",)),
+    ("review_under_way", ("now_review_under_way", "report_completed")),
+    ("report_completed", ("now_report_completed", "action_plan_received")),
+    ("action_plan_received", ("now_action_plan_received", "actions_implemented")),
+    ("actions_implemented", ("now_actions_implemented",)),
+)
 
-    Columns: level, region, board_code, stage_order, stage, label, reached (cumulative:
-    each stage's count includes those gone further), now_label, now_at (the notifications
-    whose furthest stage it is: they add up to notified; null for the "of which" rows).
-    """
-    counts = [s for s, _, _ in STAGES] + list(_NOW_COLUMN.values())
-    wide = _levels(con, "stage_counts", filters, counts)
+
+def stage_counts_wide(con: duckdb.DuckDBPyConnection, filters: TrackingFilter) -> pl.DataFrame:
+    """The funnel, one row per England, region and board of the selection: level, region,
+    board_code, then every count of STAGE_COUNTS (the stages reached, then now_<stage>)."""
+    return _levels(con, "stage_counts", filters, list(STAGE_COUNTS))
+
+
+def stages_long(wide: pl.DataFrame) -> pl.DataFrame:
+    """:func:`stage_counts_wide` (counts may be null where hidden; any other columns of
+    each row, e.g. ``suppressed``, are kept) one row per stage, in funnel order."""
+    index = [c for c in wide.columns if c not in STAGE_COUNTS]
     stages = pl.DataFrame(
         {
             "stage_order": list(range(1, len(STAGES) + 1)),
@@ -273,23 +294,22 @@ def stage_counts(con: duckdb.DuckDBPyConnection, filters: TrackingFilter) -> pl.
         }
     )
     long = wide.unpivot(
-        index=["level", "region", "board_code"],
+        index=index,
         on=[s for s, _, _ in STAGES],
         variable_name="stage",
         value_name="reached",
     )
     now = wide.unpivot(
-        index=["level", "region", "board_code"],
+        index=index,
         on=list(_NOW_COLUMN.values()),
         variable_name="now_column",
         value_name="now_at",
     ).with_columns(
         pl.col("now_column").replace_strict({v: k for k, v in _NOW_COLUMN.items()}).alias("stage")
     )
-    keys = ["level", "region", "board_code", "stage"]
     return (
         long.join(stages, on="stage")
-        .join(now.drop("now_column"), on=keys, how="left", nulls_equal=True)
+        .join(now.drop("now_column"), on=[*index, "stage"], how="left", nulls_equal=True)
         .sort(_LEVEL_ORDER, "region", "board_code", "stage_order", nulls_last=False)
         .select(
             "level",
@@ -301,8 +321,19 @@ def stage_counts(con: duckdb.DuckDBPyConnection, filters: TrackingFilter) -> pl.
             pl.col("reached").cast(pl.Int64),
             "now_label",
             pl.col("now_at").cast(pl.Int64),
+            *(c for c in index if c not in ("level", "region", "board_code")),
         )
     )
+
+
+def stage_counts(con: duckdb.DuckDBPyConnection, filters: TrackingFilter) -> pl.DataFrame:
+    """The funnel for England, each region and each board of the selection.
+
+    Columns: level, region, board_code, stage_order, stage, label, reached (cumulative:
+    each stage's count includes those gone further), now_label, now_at (the notifications
+    whose furthest stage it is: they add up to notified; null for the "of which" rows).
+    """
+    return stages_long(stage_counts_wide(con, filters))
 
 
 def overdue(con: duckdb.DuckDBPyConnection, filters: TrackingFilter) -> pl.DataFrame:

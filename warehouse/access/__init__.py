@@ -59,6 +59,7 @@ from warehouse.access.tables import (
     tables_xlsx_bytes,
 )
 from warehouse.access.themes import ThemeReads
+from warehouse.access.tracking import TrackingReads
 from warehouse.principal import ANALYST, PUBLIC, Principal
 
 
@@ -69,6 +70,7 @@ class Access(
     QualityReads,
     StudyTableReads,
     PublishedReads,
+    TrackingReads,
 ):
     """Read-only access to the published snapshot for one principal: every data function of
     the dashboard, each reading through ``connect`` (see ``connection.py``)."""

@@ -9,6 +9,8 @@ query: not by a qualified table name, not through ``duckdb_tables()``, not by at
 snapshot again. Deny by default: a table not named here is copied empty.
 
 - core tables and their ``*_history``: the rows of reviews of boards in scope;
+  ``notifications`` (and history): those of boards in scope; ``action_updates`` (and
+  history): those of actions of reviews of boards in scope;
 - the ledger (``submissions``, ``submission_issues``): a submission whose published reviews
   (current or replaced) all belong to boards in scope, whole; one that also holds other
   boards' reviews, only as a row with its id, time, status and the counts of the reviews in
@@ -44,13 +46,20 @@ LEDGER_COUNTS = {
     "n_actions": "actions",
 }
 
-# Boards in scope, from the catalog region (most recent stated) of each board.
+# Boards in scope, from the catalog region (most recent stated) of each board; a board with
+# notifications but no review yet, from its latest notification stating a region.
 SCOPE_BOARDS_SQL = """
 SELECT board_code FROM (
     SELECT board_code, coalesce(
         arg_max(region, period || coalesce(incident_date::VARCHAR, ''))
             FILTER (WHERE region <> 'not_stated'), 'not_stated') AS region
-    FROM reviews GROUP BY board_code)
+    FROM reviews GROUP BY board_code
+    UNION ALL
+    SELECT board_code, coalesce(
+        arg_max(region, notification_date) FILTER (WHERE region <> 'not_stated'),
+        'not_stated') AS region
+    FROM notifications WHERE board_code NOT IN (SELECT board_code FROM reviews)
+    GROUP BY board_code)
 WHERE ($role = 'board' AND board_code = $code) OR ($role = 'regional' AND region = $code)
 ORDER BY board_code
 """
@@ -118,6 +127,10 @@ def table_rows_sql(table: str, tables: set[str]) -> str:
         return f"SELECT * FROM {table}"
     if table in ("reviews", "reviews_history"):
         return f"SELECT * FROM {table} WHERE list_contains($boards, board_code)"
+    if table in ("notifications", "notifications_history"):
+        return f"SELECT * FROM {table} WHERE list_contains($boards, board_code)"
+    if table in ("action_updates", "action_updates_history"):  # through their review
+        return f"SELECT * FROM {table} WHERE review_id IN ({_in_scope_reviews('reviews')})"
     for core in CORE_TABLES[1:]:
         if table in (core, f"{core}_history"):
             reviews = "reviews_history" if table.endswith("_history") else "reviews"
