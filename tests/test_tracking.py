@@ -539,3 +539,32 @@ def test_the_remainder_rule_hides_what_the_region_could_subtract(snapshot: Path)
         (pl.col("level") == "region") & (pl.col("measure") == "decision_within_month")
     ).row(0, named=True)
     assert (decision["k"], decision["n"], decision["suppressed"]) == (3, 5, False)
+
+
+def test_a_board_with_notifications_only_is_in_its_scope(tmp_path: Path) -> None:
+    """A board notified before any review of it: its board and regional principals see it
+    in full (scope from its notifications' region), others do not."""
+    from warehouse.access import Access, OutOfScope, Selection
+    from warehouse.db import publish_snapshot
+    from warehouse.principal import Principal
+
+    path = tmp_path / "scr.duckdb"
+    with duckdb.connect(str(path)) as con:
+        ensure_schema(con)
+        con.execute(
+            "INSERT INTO notifications (notification_id, board_code, region, "
+            "notification_date, submission_id) VALUES ('N1', 'SYN904', 'east_of_england', "
+            "'2011-01-03', 'S1')"
+        )
+        publish_snapshot(con, path)
+    board = Access(path, Principal("b", "board", "SYN904"), threshold=1)
+    rows = board.tracking_overdue(Selection(board="SYN904"), D)
+    assert rows.select("kind", "board_code", "days_overdue").rows() == [
+        ("decision", "SYN904", 56)  # due 3 Feb 2011: 25 days to 28 Feb, 31 in March
+    ]
+    regional = Access(path, Principal("r", "regional", "east_of_england"), threshold=1)
+    assert regional.tracking_overdue(Selection(), D).height == 1
+    other = Access(path, Principal("r", "regional", "london"), threshold=1)
+    assert other.tracking_overdue(Selection(), D).height == 0
+    with pytest.raises(OutOfScope):
+        other.tracking_overdue(Selection(board="SYN904"), D)

@@ -208,7 +208,9 @@ class AccessCore:
             return self.memo(
                 "scope_boards",
                 lambda: frozenset(
-                    self.frame("SELECT DISTINCT board_code FROM reviews")["board_code"].to_list()
+                    self.frame(  # a board may have notifications before any review
+                        "SELECT board_code FROM reviews UNION SELECT board_code FROM notifications"
+                    )["board_code"].to_list()
                 ),
             )
 
