@@ -79,6 +79,12 @@ PAGES = [
         icon=":material/checklist:",
     ),
     st.Page(
+        "views/tracking.py",
+        title="Tracking",
+        url_path="tracking",
+        icon=":material/timeline:",
+    ),
+    st.Page(
         "views/data_quality.py",
         title="Data quality",
         url_path="data-quality",

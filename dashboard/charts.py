@@ -715,3 +715,56 @@ def hbar(
         title or f"{x_title} by {axis_title.lower()}",
         f"Bar chart of {x_title.lower()} by {axis_title.lower()}: {bars}.",
     )
+
+
+def implementation_curve(data: pl.DataFrame, title: str) -> alt.LayerChart:
+    """The Tracking page's implementation curve: the share of action points completed by
+    months since the report, a line per ``series`` (the selection, its region, England:
+    colour and shape by ``series_order``). Expects columns series, series_order, months,
+    shown (the percent, null where hidden: no point) and text (e.g. "15% (41 of 266)",
+    rounded on the server)."""
+    series, colours, shapes = series_scales(data)
+    plotted = with_aria(
+        data.filter(pl.col("shown").is_not_null()).sort("series_order", "months"),
+        {"series": "Series", "months": "Months since the report", "text": "Completed"},
+    )
+    base = alt.Chart(plotted).encode(
+        description=ARIA,
+        x=alt.X("months:Q", title="Months since the report", axis=count_axis()),
+        y=alt.Y(
+            "shown:Q",
+            title="% of action points completed",
+            scale=alt.Scale(domain=[0, 100]),
+        ),
+        color=alt.Color(
+            "series:N",
+            title=None,
+            scale=alt.Scale(domain=series, range=colours),
+            legend=alt.Legend(orient="top") if len(series) > 1 else None,
+        ),
+        shape=alt.Shape("series:N", title=None, scale=alt.Scale(domain=series, range=shapes)),
+        detail="series:N",
+        tooltip=[
+            alt.Tooltip("series:N", title="Series"),
+            alt.Tooltip("months:Q", title="Months since the report"),
+            alt.Tooltip("text:N", title="Completed"),
+        ],
+    )
+    chart = alt.layer(base.mark_line(), base.mark_point(filled=True, size=45)).properties(
+        height=300
+    )
+    ends = (
+        plotted.group_by("series", maintain_order=True)
+        .agg(pl.col("months").last(), pl.col("text").last())
+        .select(pl.format("{} at {} months {}", "series", "months", "text").str.join("; "))
+        .item()
+        if plotted.height
+        else "no figures to show"
+    )
+    return described(  # type: ignore[return-value]
+        chart,
+        title,
+        f"Line chart: the percent of action points completed (y axis, 0-100%) by months "
+        f"since the review's report (x axis), a line for {', '.join(series)}. Latest points: "
+        f"{ends}.",
+    )

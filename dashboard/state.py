@@ -25,6 +25,7 @@ PAGE_KEYS: dict[str, tuple[str, ...]] = {
     "study-tables": ("table",),
     "benchmark": ("indicator", "pool", "compare"),
     "recommendations": ("q",),
+    "tracking": ("as_of",),  # the date, ISO; today is left out of the URL
 }
 PAGE_DEFAULTS: dict[str, str] = {
     "table": "all",
