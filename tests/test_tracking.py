@@ -358,7 +358,11 @@ DATES = st.dates(min_value=date(2009, 1, 1), max_value=date(2012, 1, 1))
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(earlier=DATES, later=DATES)
 def test_funnel_properties(con: duckdb.DuckDBPyConnection, earlier: date, later: date) -> None:
@@ -568,3 +572,18 @@ def test_a_board_with_notifications_only_is_in_its_scope(tmp_path: Path) -> None
     assert other.tracking_overdue(Selection(), D).height == 0
     with pytest.raises(OutOfScope):
         other.tracking_overdue(Selection(board="SYN904"), D)
+
+
+@settings(max_examples=15, deadline=None, derandomize=True, database=None)
+@given(as_of=DATES)
+def test_rates_and_overdue_are_well_formed(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
+    """On any date: 0 <= k <= n; every overdue item is overdue by at least a day; the four
+    outcomes of actions due add up to the actions due."""
+    f = TrackingFilter(as_of=as_of)
+    t = tracking.timeliness(con, f)
+    assert (t["k"] <= t["n"]).all() and (t["k"] >= 0).all()
+    late = tracking.overdue(con, f)
+    assert (late["days_overdue"] >= 1).all()
+    a = tracking.actions_by_due_date(con, f)
+    parts = a["completed_by_due"] + a["completed_late"] + a["dropped"] + a["open"]
+    assert (parts == a["due"]).all()
