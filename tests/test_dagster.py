@@ -82,6 +82,7 @@ def test_definitions_load_by_module() -> None:
         "warehouse_snapshot",
         "data_quality",
         "published_national_series",
+        "tracking_digest",
     }
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert checks == {
@@ -153,6 +154,7 @@ def test_every_writing_step_runs_in_the_writer_pool(
             "data_quality",
             "warehouse_snapshot",
             "published_national_series",
+            "tracking_digest",
         ],
         WRITER_POOL,
     )
