@@ -105,7 +105,8 @@ def rng_for(stream: int) -> np.random.Generator:
 
 
 def columns(sheet: str) -> dict[str, dict]:
-    return {c["name"]: c for c in FRAME["sheets"][sheet]["columns"]}
+    """The sheet's version 1 columns: the pair is a version 1 double coding."""
+    return {c["name"]: c for c in FRAME["sheets"][sheet]["columns"] if c.get("since", 1) == 1}
 
 
 def read_source() -> dict[str, pl.DataFrame]:

@@ -186,6 +186,9 @@ def test_sample_pair_json_matches_an_independent_computation() -> None:
         paired = read_csv_pair(sheet)
         for column in cf.sheets[sheet].columns:
             field = by_field.get((sheet, column.name))
+            if column.name not in paired.columns:  # a later frame version's, not coded here
+                assert field is None, f"{sheet}.{column.name} is not in the pair"
+                continue
             if column.type == "string" or column.name in KEYS[sheet]:
                 assert field is None, f"{sheet}.{column.name} is not a coded column"
                 continue

@@ -37,7 +37,7 @@ def result(published_con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 def test_json_round_trips_with_the_spec_key_order(result: dict[str, Any]) -> None:
     text = tables_json(result)
-    assert text.startswith('{\n  "coding_frame_version": 1,\n  "filters": {')
+    assert text.startswith('{\n  "coding_frame_version": 2,\n  "filters": {')
     back = json.loads(text)
     assert back == result
     assert list(back["tables"][0]) == ["id", "title", "unit", "n", "rows", "summaries"]

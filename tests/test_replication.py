@@ -68,7 +68,7 @@ def test_cli_tables_json_matches_published(replication_warehouse: Path, capsys) 
     assert code == 0
     result = json.loads(capsys.readouterr().out)
     assert result["filters"] == {"period": "2001-03", "region": None, "board": None}
-    assert result["coding_frame_version"] == 1
+    assert result["coding_frame_version"] == 2  # the frame the warehouse was built with
     by_id = {t["id"]: t for t in result["tables"]}
     assert by_id["t02_age"]["n"] == 45
     assert by_id["t18_recommendation_focus"]["n"] == 634

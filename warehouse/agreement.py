@@ -208,7 +208,15 @@ class _Paired:
 
 def _pair_sheet(sheet: Sheet, a: pl.DataFrame, b: pl.DataFrame, order: int) -> _Paired:
     key = list(sheet.key)
-    coded = coded_columns(sheet)
+    # A column a later frame version added that neither coding fills in is not part of the
+    # double coding (a version 1 pair reports as it always did).
+    coded = [
+        (name, kind)
+        for name, kind in coded_columns(sheet)
+        if sheet.column(name).since == 1
+        or a.get_column(name).is_not_null().any()
+        or b.get_column(name).is_not_null().any()
+    ]
     names = [c for c, _ in coded]
     a = a.select(*key, *_as_text(names))
     b = b.select(*key, *_as_text(names))
