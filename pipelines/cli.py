@@ -661,22 +661,24 @@ def cmd_history(args: argparse.Namespace) -> int:
     """Every version of a review and what changed in each, field by field."""
     import polars as pl
 
-    from warehouse.history import ROW_NOUNS, review_history
+    from warehouse.history import ROW_NOUNS, notification_history, review_history
 
     con = _open_for_reading(args.warehouse_file)
-    try:
-        history = review_history(con, args.review_id)
+    try:  # a review's versions, else a notification's (sent again, coding frame version 2)
+        what, history = "review", review_history(con, args.review_id)
+        if history is None:
+            what, history = "notification", notification_history(con, args.review_id)
     finally:
         con.close()
     if history is None:
         raise UsageError(
-            f"no review {args.review_id!r} has been loaded; "
+            f"no review {args.review_id!r} has been loaded (nor a notification); "
             "`scr submissions show ID` lists a submission's problems"
         )
     versions, changes = history.versions, history.changes
     if args.format == "json":
         record = {
-            "review_id": history.review_id,
+            f"{what}_id": history.review_id,
             "versions": versions.to_dicts(),
             "changes": changes.to_dicts(),
         }
@@ -685,7 +687,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     n_changed = changes.select(pl.struct("version", "sheet", "row_key").n_unique()).item()
     shown = versions.with_columns(_printable("original_name"), _printable("submitted_by"))
     _say(
-        f"review {args.review_id}: {plural(versions.height, 'version')}; "
+        f"{what} {args.review_id}: {plural(versions.height, 'version')}; "
         + (f"{plural(n_changed, 'row')} changed" if versions.height > 1 else "never replaced")
     )
     # One line per change: a field changed "child TC-1: age_months 11 -> 40"; a row added or
@@ -1036,10 +1038,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "history",
-        help="every version of a review: earlier ones replaced by "
+        help="every version of a review (or a notification): earlier ones replaced by "
         "corrected resubmissions, and the current one",
     )
-    p.add_argument("review_id", metavar="REVIEW_ID")
+    p.add_argument("review_id", metavar="REVIEW_ID", help="a review_id or a notification_id")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_history)
 

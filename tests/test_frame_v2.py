@@ -668,3 +668,27 @@ def test_each_new_rule_rejects_the_file_and_changes_nothing(
     for name, df in before.items():
         assert after[name].equals(df), f"{name} changed"
     con.close()
+
+
+def test_scr_history_shows_a_notifications_versions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    warehouse = tmp_path / "scr.duckdb"
+    con = duckdb.connect(str(warehouse))
+    sheets = v2_submission()
+    assert ingest(con, csv_folder(tmp_path, "first", sheets), tmp_path / "a")[0] == "accepted"
+    resend = {"notifications": [dict(sheets["notifications"][1], decision=None)]}
+    resend["notifications"][0] |= {"parallel_proceedings": "coroner"}
+    assert ingest(con, csv_folder(tmp_path, "again", resend), tmp_path / "a")[0] == "accepted"
+    con.close()
+    capsys.readouterr()
+    assert main(["--warehouse", str(warehouse), "history", "N-SYN-0002"]) == 0
+    out = capsys.readouterr().out
+    assert "notification N-SYN-0002: 2 versions; 1 row changed" in out
+    assert "notification N-SYN-0002: decision pending -> (blank)" in out
+    assert "notification N-SYN-0002: parallel_proceedings not_known -> coroner" in out
+    assert main(["--warehouse", str(warehouse), "history", "N-SYN-0002", "--format", "json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["notification_id"] == "N-SYN-0002" and len(record["versions"]) == 2
+    assert main(["--warehouse", str(warehouse), "history", "TR-1"]) == 0
+    assert "review TR-1: 1 version; never replaced" in capsys.readouterr().out

@@ -1,4 +1,5 @@
-"""What changed between the versions of a review, field by field (``scr history``).
+"""What changed between the versions of a review (or of a notification), field by field
+(``scr history``).
 
 A corrected resubmission replaces a review whole: the rows it had in every sheet move to
 ``<sheet>_history`` (with the submission that replaced them) and the new rows take their
@@ -6,6 +7,8 @@ place. The versions of a review are therefore its history rows grouped by the su
 that loaded them, then its current rows; consecutive versions are compared row by row (by the
 sheet's key in the coding frame) and field by field, all in polars: every version's rows are
 unpivoted to (version, row key, field, value) and each version is joined to the one before.
+A notification sent again (coding frame version 2) is replaced the same way, one row in
+``notifications_history`` per earlier version, and compared the same way.
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ from warehouse.db import query_frame
 from warehouse.frame import frame
 from warehouse.schema import CORE_SHEETS
 
-# Columns compared in no sheet: the review a row belongs to (the same in every version) and
-# the submission that loaded it (a new one in every version, shown with the version).
+# Columns compared in no sheet: the review (or notification) a row belongs to, the same in
+# every version, and the submission that loaded it (a new one in every version, shown with
+# the version).
 NOT_COMPARED = ("review_id", "submission_id")
+# Each kind of record with versions: (table of its current rows, its id column).
+RECORDS = {"review": ("reviews", "review_id"), "notification": ("notifications", "notification_id")}
 CHANGE_ORDER = {"changed": 0, "added": 1, "removed": 2}
 # What one row of each sheet is called.
 ROW_NOUNS = {
@@ -29,6 +35,7 @@ ROW_NOUNS = {
     "children": "child",
     "recommendations": "recommendation",
     "actions": "action",
+    "notifications": "notification",
 }
 
 CHANGE_SCHEMA = {
@@ -60,16 +67,19 @@ class ReviewHistory:
     changes: pl.DataFrame
 
 
-def _versions(con: duckdb.DuckDBPyConnection, review_id: str) -> pl.DataFrame:
+def _versions(
+    con: duckdb.DuckDBPyConnection, review_id: str, record: str = "review"
+) -> pl.DataFrame:
     """One row per version, in the order they were loaded."""
+    table, id_column = RECORDS[record]
     return query_frame(
         con,
-        """
+        f"""
         WITH loaded AS (
             SELECT submission_id, replaced_at, replaced_by, false AS current
-            FROM reviews_history WHERE review_id = $review_id
+            FROM {table}_history WHERE {id_column} = $review_id
             UNION ALL
-            SELECT submission_id, NULL, NULL, true FROM reviews WHERE review_id = $review_id
+            SELECT submission_id, NULL, NULL, true FROM {table} WHERE {id_column} = $review_id
         )
         SELECT row_number() OVER (
                 ORDER BY current, coalesce(s.decided_at, s.received_at), l.replaced_at
@@ -85,7 +95,11 @@ def _versions(con: duckdb.DuckDBPyConnection, review_id: str) -> pl.DataFrame:
 
 
 def _sheet_rows(
-    con: duckdb.DuckDBPyConnection, sheet: str, review_id: str, versions: pl.DataFrame
+    con: duckdb.DuckDBPyConnection,
+    sheet: str,
+    review_id: str,
+    versions: pl.DataFrame,
+    id_column: str = "review_id",
 ) -> pl.DataFrame:
     """Every version's rows of one sheet, long: version, sheet, row_key, field, value,
     field_order."""
@@ -94,12 +108,15 @@ def _sheet_rows(
     quoted = ", ".join(f'"{c}"' for c in columns)
     rows = query_frame(
         con,
-        f"SELECT {quoted}, submission_id FROM {sheet}_history WHERE review_id = $review_id "
-        f"UNION ALL SELECT {quoted}, submission_id FROM {sheet} WHERE review_id = $review_id",
+        f"SELECT {quoted}, submission_id FROM {sheet}_history WHERE {id_column} = $review_id "
+        f"UNION ALL SELECT {quoted}, submission_id FROM {sheet} WHERE {id_column} = $review_id",
         {"review_id": review_id},
     )
-    key = [c for c in spec.key if c not in NOT_COMPARED]
-    fields = [c for c in columns if c not in NOT_COMPARED and c not in key]
+    # The record's own id is the same in every version (a notification's review_id is not
+    # its id: it is compared).
+    skipped = ("submission_id", id_column)
+    key = [c for c in spec.key if c not in skipped]
+    fields = [c for c in columns if c not in skipped and c not in key]
     row_key = (
         pl.concat_str([pl.col(c).cast(pl.String).fill_null("?") for c in key], separator=" ")
         if key
@@ -178,3 +195,24 @@ def review_history(con: duckdb.DuckDBPyConnection, review_id: str) -> ReviewHist
         .cast(CHANGE_SCHEMA)  # type: ignore[arg-type]
     )
     return ReviewHistory(review_id, versions, changes)
+
+
+def notification_history(
+    con: duckdb.DuckDBPyConnection, notification_id: str
+) -> ReviewHistory | None:
+    """The versions of a notification (each one sent again replaced the one before) and the
+    changes between them, in the shape of a review's; None if it was never loaded."""
+    versions = _versions(con, notification_id, "notification")
+    if versions.height == 0:
+        return None
+    long = _sheet_rows(con, "notifications", notification_id, versions, "notification_id")
+    changes = (
+        _compare(long)
+        .with_columns(
+            pl.col("change").replace_strict(CHANGE_ORDER, return_dtype=pl.Int64).alias("_change")
+        )
+        .sort("version", "_change", "field_order")
+        .select(list(CHANGE_SCHEMA))
+        .cast(CHANGE_SCHEMA)  # type: ignore[arg-type]
+    )
+    return ReviewHistory(notification_id, versions, changes)
