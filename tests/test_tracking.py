@@ -366,25 +366,18 @@ DATES = st.dates(min_value=date(2009, 1, 1), max_value=date(2012, 1, 1))
 )
 @given(earlier=DATES, later=DATES)
 def test_funnel_properties(con: duckdb.DuckDBPyConnection, earlier: date, later: date) -> None:
-    """Stage counts never increase along the funnel; "now at" adds up to notified; an
-    earlier date never shows more notified, decided or completed."""
+    """Stage counts never increase along the funnel (report, plan and actions each after
+    the review is under way); "now at" adds up to notified; an earlier date never shows
+    more notified, decided or completed."""
     if earlier > later:
         earlier, later = later, earlier
     before = funnel(con, TrackingFilter(as_of=earlier))
     after = funnel(con, TrackingFilter(as_of=later))
     for counts in (before, after):
-        chain = [
-            counts[s][0]
-            for s in (
-                "notified",
-                "decided",
-                "review_under_way",
-                "report_completed",
-                "action_plan_received",
-                "actions_implemented",
-            )
-        ]
+        chain = [counts[s][0] for s in ("notified", "decided", "review_under_way")]
         assert chain == sorted(chain, reverse=True)
+        for stage in ("report_completed", "action_plan_received", "actions_implemented"):
+            assert counts[stage][0] <= counts["review_under_way"][0]
         assert counts["decided"][0] == counts["decided_scr"][0] + counts["decided_no_scr"][0]
         assert sum(v for _, v in counts.values() if v >= 0) == counts["notified"][0]
     for stage in ("notified", "decided", "decided_scr", "report_completed"):
@@ -587,3 +580,38 @@ def test_rates_and_overdue_are_well_formed(con: duckdb.DuckDBPyConnection, as_of
     a = tracking.actions_by_due_date(con, f)
     parts = a["completed_by_due"] + a["completed_late"] + a["dropped"] + a["open"]
     assert (parts == a["due"]).all()
+
+
+def test_actions_implemented_without_a_recorded_plan_or_report_date(tmp_path: Path) -> None:
+    """R1 reported with every action completed but no plan receipt recorded; R2 with its
+    actions completed but its report undated. Their actions count as implemented (and they
+    are now at that stage); R1's plan is overdue, R2's review too (its report not dated)."""
+    with duckdb.connect(str(tmp_path / "p.duckdb")) as con:
+        ensure_schema(con)
+        con.execute(
+            "INSERT INTO reviews (review_id, period, board_code, region, report_date, "
+            "submission_id) VALUES ('R1', '2009-11', 'SYN905', 'london', '2010-06-30', 'S1'), "
+            "('R2', '2009-11', 'SYN905', 'london', NULL, 'S1')"
+        )
+        con.execute(
+            "INSERT INTO notifications (notification_id, board_code, notification_date, "
+            "decision, decision_date, review_id, submission_id) VALUES "
+            "('N1', 'SYN905', '2010-01-10', 'scr', '2010-02-01', 'R1', 'S1'), "
+            "('N2', 'SYN905', '2010-01-11', 'scr', '2010-02-01', 'R2', 'S1')"
+        )
+        con.execute(
+            "INSERT INTO actions (review_id, action_no, due_date, status, status_date, "
+            "submission_id) VALUES ('R1', 1, '2010-12-31', 'completed', '2010-11-30', 'S1'), "
+            "('R2', 1, '2010-12-31', 'completed', '2010-11-30', 'S1')"
+        )
+        f = TrackingFilter(as_of=D)
+        counts = funnel(con, f)
+        assert counts["review_under_way"] == (2, 0)
+        assert counts["report_completed"] == (1, 0)
+        assert counts["action_plan_received"] == (0, 0)
+        assert counts["actions_implemented"] == (2, 2)
+        late = tracking.overdue(con, f)
+        assert late.select("kind", "notification_id").rows() == [
+            ("review", "N2"),
+            ("action_plan", "N1"),
+        ]

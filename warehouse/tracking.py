@@ -261,16 +261,24 @@ def selection_rows(frame: pl.DataFrame, filters: TrackingFilter) -> pl.DataFrame
 
 
 STAGE_COUNTS = tuple(s for s, _, _ in STAGES) + tuple(_NOW_COLUMN.values())
-# What a reader can add up in the funnel of one area (for disclosure control): the stages
-# reached are sums of the "now at" counts, and decided splits into scr and no_scr.
+# What a reader can add up in the funnel of one area (for disclosure control): notified and
+# review under way are sums of the "now at" counts, decided splits into scr and no_scr. (The
+# report, plan and actions stages are reached each on its own facts, so the later ones are
+# no such sums.)
 STAGE_IDENTITIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("notified", ("now_notified", "decided")),
     ("decided", ("decided_scr", "decided_no_scr")),
     ("decided_no_scr", ("now_decided",)),
     ("decided_scr", ("review_under_way",)),
-    ("review_under_way", ("now_review_under_way", "report_completed")),
-    ("report_completed", ("now_report_completed", "action_plan_received")),
-    ("action_plan_received", ("now_action_plan_received", "actions_implemented")),
+    (
+        "review_under_way",
+        (
+            "now_review_under_way",
+            "now_report_completed",
+            "now_action_plan_received",
+            "now_actions_implemented",
+        ),
+    ),
     ("actions_implemented", ("now_actions_implemented",)),
 )
 
@@ -329,9 +337,11 @@ def stages_long(wide: pl.DataFrame) -> pl.DataFrame:
 def stage_counts(con: duckdb.DuckDBPyConnection, filters: TrackingFilter) -> pl.DataFrame:
     """The funnel for England, each region and each board of the selection.
 
-    Columns: level, region, board_code, stage_order, stage, label, reached (cumulative:
-    each stage's count includes those gone further), now_label, now_at (the notifications
-    whose furthest stage it is: they add up to notified; null for the "of which" rows).
+    Columns: level, region, board_code, stage_order, stage, label, reached (each stage's
+    own facts, so it counts those gone further too; report completed, action plan received
+    and actions implemented each follow review under way on their own facts), now_label,
+    now_at (the notifications whose furthest stage it is, in the order of the stages: they
+    add up to notified; null for the "of which" rows).
     """
     return stages_long(stage_counts_wide(con, filters))
 

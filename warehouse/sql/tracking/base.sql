@@ -115,13 +115,15 @@ note_facts AS (
         AND ($region IS NULL OR nr.region = $region)
         AND ($board IS NULL OR n.board_code = $board)
 ),
--- The stages reached, cumulatively (each implies the one before, for the funnel).
+-- The stages reached. A review is under way once decided scr; its report, action plan and
+-- actions are then each reached on their own facts (actions reported implemented count
+-- even when the report's date or the plan's receipt went unrecorded). "Now at" is the
+-- furthest of them (see stage_counts.sql).
 note_state AS (
     SELECT f.*,
         f.decided AND f.decision = 'scr' AS under_way,
         f.decided AND f.decision = 'scr' AND f.report_done AS completed,
-        f.decided AND f.decision = 'scr' AND f.report_done AND f.plan_in AS plan_received,
-        f.decided AND f.decision = 'scr' AND f.report_done AND f.plan_in AND f.all_implemented
-            AS implemented
+        f.decided AND f.decision = 'scr' AND f.plan_in AS plan_received,
+        f.decided AND f.decision = 'scr' AND f.all_implemented AS implemented
     FROM note_facts f
 )

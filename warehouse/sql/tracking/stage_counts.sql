@@ -1,5 +1,6 @@
--- Stage counts per region and board as of D: "reached" (cumulative, the funnel) and
--- "now at" (each notification's furthest stage; they add up to notified).
+-- Stage counts per region and board as of D: "reached" (each stage's own facts, so those
+-- gone further count too: the funnel) and "now at" (each notification's furthest stage,
+-- in the order of the stages; they add up to notified).
 SELECT region, board_code,
     count(*) AS notified,
     count(*) FILTER (WHERE decided) AS decided,
@@ -11,8 +12,10 @@ SELECT region, board_code,
     count(*) FILTER (WHERE implemented) AS actions_implemented,
     count(*) FILTER (WHERE NOT decided) AS now_notified,
     count(*) FILTER (WHERE decided AND decision = 'no_scr') AS now_decided,
-    count(*) FILTER (WHERE under_way AND NOT completed) AS now_review_under_way,
-    count(*) FILTER (WHERE completed AND NOT plan_received) AS now_report_completed,
+    count(*) FILTER (WHERE under_way AND NOT completed AND NOT plan_received
+        AND NOT implemented) AS now_review_under_way,
+    count(*) FILTER (WHERE completed AND NOT plan_received AND NOT implemented)
+        AS now_report_completed,
     count(*) FILTER (WHERE plan_received AND NOT implemented) AS now_action_plan_received,
     count(*) FILTER (WHERE implemented) AS now_actions_implemented
 FROM note_state
