@@ -45,7 +45,10 @@ _AREA = ("level", "region")
 
 
 def tracking_filter(sel: Selection, as_of: date) -> TrackingFilter:
-    return TrackingFilter(as_of=as_of, period=sel.period, region=sel.region, board=sel.board)
+    """The selection as of a date; a board's notifications are taken whatever region they
+    state (as :meth:`Selection.params`)."""
+    region = sel.region if sel.board is None else None
+    return TrackingFilter(as_of=as_of, period=sel.period, region=region, board=sel.board)
 
 
 def protect_areas(
