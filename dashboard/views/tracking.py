@@ -105,18 +105,24 @@ BOARD_NAMES = dict(zip(boards["board_code"], boards["board_name"], strict=True))
 def area_label() -> pl.Expr:
     """England, the region's name, or the board's name with its code (boards in scope)."""
     region = pl.col("region").replace_strict(REGION_LABELS, default=pl.col("region"))
-    board = pl.format(
-        "{} ({})",
-        pl.col("board_code").replace_strict(BOARD_NAMES, default=pl.col("board_code")),
-        pl.col("board_code"),
-    )
     return (
         pl.when(pl.col("level") == "england")
         .then(pl.lit(comparator))
         .when(pl.col("level") == "region")
         .then(region)
-        .otherwise(board)
+        .otherwise(board_label())
         .alias("Area")
+    )
+
+
+def board_label() -> pl.Expr:
+    """A board's name with its code; its code alone when it has no review naming it yet
+    (a board with notifications only)."""
+    name = pl.col("board_code").replace_strict(BOARD_NAMES, default=None, return_dtype=pl.String)
+    return (
+        pl.when(name.is_not_null())
+        .then(pl.format("{} ({})", name, pl.col("board_code")))
+        .otherwise(pl.col("board_code"))
     )
 
 
@@ -274,11 +280,7 @@ else:
         proceedings = frame().labels("parallel_proceedings")
         listed = overdue.select(
             pl.col("kind").replace_strict(OVERDUE_LABELS, default=pl.col("kind")).alias("What"),
-            pl.format(
-                "{} ({})",
-                pl.col("board_code").replace_strict(BOARD_NAMES, default=pl.col("board_code")),
-                pl.col("board_code"),
-            ).alias("Board"),
+            board_label().alias("Board"),
             pl.col("region")
             .replace_strict(REGION_LABELS, default=pl.col("region"))
             .alias("Region"),
