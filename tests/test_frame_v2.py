@@ -561,6 +561,22 @@ RULES: list[tuple[str, Callable[[], Sheets], str, int, str, str]] = [
         "published_before_report",
     ),
     (
+        "action plan received before the incident",
+        lambda: with_review(action_plan_received_date="2005-06-29"),
+        "reviews",
+        2,
+        "action_plan_received_date",
+        "date_before_incident",
+    ),
+    (
+        "a notification_id not of the id form",
+        lambda: with_review(notification_id="N SYN 1"),
+        "reviews",
+        2,
+        "notification_id",
+        "pattern",
+    ),
+    (
         "an update of an unknown action",
         lambda: update(action_no=2),
         "action_updates",
