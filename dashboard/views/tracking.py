@@ -126,6 +126,12 @@ def board_label() -> pl.Expr:
     )
 
 
+def in_order(df: pl.DataFrame) -> pl.DataFrame:
+    """England first, then the regions, then the boards, each by name (with ``Area``)."""
+    rank = pl.col("level").replace_strict({"england": 0, "region": 1}, default=2)
+    return df.with_columns(area_label()).sort(rank, "Area", maintain_order=True)
+
+
 def own_rows(df: pl.DataFrame) -> pl.DataFrame:
     """The selection's own rows: the board's, the region's, or England's."""
     if sel.board is not None:
@@ -257,8 +263,8 @@ else:
 st.subheader(f"Overdue as of {day_text(as_of)}")
 counts = access.tracking_overdue_counts(sel, as_of)
 count_columns = {k: OVERDUE_LABELS[k] for k in OVERDUE_KINDS} | {"total": "Total"}
-counts_shown = counts.select(
-    area_label(),
+counts_shown = in_order(counts).select(
+    "Area",
     *(count_text(c).alias(label) for c, label in count_columns.items()),
 )
 st.markdown("**Overdue items by kind**")
@@ -335,11 +341,11 @@ st.caption(
 st.subheader("Timeliness")
 timeliness = access.tracking_timeliness(sel, as_of)
 for (_measure, label), rows in timeliness.group_by("measure", "label", maintain_order=True):
-    rows = with_comparison(rows)
+    rows = in_order(with_comparison(rows))
     st.markdown(f"**{label}**")
     ui.table(
         rows.select(
-            area_label(),
+            "Area",
             level_name().alias("Level"),
             share_text().alias("On time"),
             interval_text().alias("95% interval"),
@@ -372,8 +378,8 @@ st.caption(
 st.subheader("Action points completed by their due date")
 actions = access.tracking_actions(sel, as_of)
 ui.table(
-    actions.select(
-        area_label(),
+    in_order(actions).select(
+        "Area",
         count_text("due").alias("Due by the date"),
         share_text("completed_by_due", "due").alias("Completed by the due date"),
         interval_text().alias("95% interval"),

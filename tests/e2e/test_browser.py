@@ -57,6 +57,12 @@ PAGES = [
         "recommendations match",
     ),
     (
+        "/tracking?as_of=2011-06-30",
+        "England · 2009-11 · as of 30 June 2011",
+        [("stVegaLiteChart", 2), ("stDataFrame", 7), ("stDownloadButton", 1)],
+        "Overdue as of 30 June 2011",
+    ),
+    (
         "/data-quality",
         "Data quality",
         [("stVegaLiteChart", 1), ("stDataFrame", 2)],

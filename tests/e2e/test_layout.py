@@ -31,6 +31,7 @@ PAGES = [
     ("Themes", 3),
     ("Recommendations", 2),
     ("Data quality", 1),
+    ("Tracking", 2),
 ]
 WIDTH, HEIGHT = 1280, 800
 
