@@ -406,8 +406,12 @@ series = [(own_rows(curve), access.describe(sel), 0)]
 if sel.board is not None:
     region_rows = curve.filter(pl.col("level") == "region")
     if region_rows.height:
-        code = region_rows["region"][0]
-        series.append((region_rows, REGION_LABELS.get(code, code), 1))
+        # The board's own region (the catalog's), else the one its figures fall in.
+        home = access.board_region(sel.board)
+        code = home if home in set(region_rows["region"]) else region_rows["region"][0]
+        series.append(
+            (region_rows.filter(pl.col("region") == code), REGION_LABELS.get(code, code), 1)
+        )
 if sel.board is not None or sel.region is not None:
     series.append((curve.filter(pl.col("level") == "england"), comparator, 2))
 lines = pl.concat(
