@@ -27,6 +27,7 @@ PAGES = {
     "themes": "views/themes.py",
     "recommendations": "views/recommendations.py",
     "data-quality": "views/data_quality.py",
+    "tracking": "views/tracking.py",
 }
 # These tests look at everything: a national analyst's session (signing in itself is tested
 # in test_dashboard_auth.py).
