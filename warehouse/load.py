@@ -323,12 +323,16 @@ def _report(status: str, counts: dict[str, int], issues: pl.DataFrame) -> str:
     )
 
 
-def _staged_counts(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, int]:
+def _staged_counts(
+    con: duckdb.DuckDBPyConnection,
+    submission_id: str,
+    names: tuple[str, ...] = SUBMISSION_SHEETS,
+) -> dict[str, int]:
     return {
         name: con.execute(
             f"SELECT count(*) FROM stg_{name} WHERE submission_id = ?", [submission_id]
         ).fetchall()[0][0]
-        for name in SUBMISSION_SHEETS
+        for name in names
     }
 
 
@@ -503,7 +507,15 @@ def publish(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, int
             raise SubmissionRejected(submission_id, report_lines(staged_issues(con, submission_id)))
         # Re-run the registry's ownership checks inside the transaction: another submission
         # may have landed since this one was checked.
-        clash = checks.warehouse_issues(con, staged_sheets(con, submission_id))
+        tracking = sum(_staged_counts(con, submission_id, TRACKING_SHEETS).values())
+        # The tracking sheets' checks also read the staged actions; without tracking rows,
+        # reviews and children are all the ownership checks read.
+        clash = checks.warehouse_issues(
+            con,
+            staged_sheets(
+                con, submission_id, SUBMISSION_SHEETS if tracking else ("reviews", "children")
+            ),
+        )
         if clash.height:
             raise SubmissionRejected(submission_id, report_lines(clash))
         # The submission id is a bound parameter ($sid), like every value in this module.
