@@ -409,17 +409,23 @@ def busy_warehouse(
             [board_code],
         ).fetchall()[0][0]
         con.execute(
-            "INSERT INTO reviews_history SELECT *, now(), 'S-replacing' FROM reviews "
+            "INSERT INTO reviews_history BY NAME SELECT *, now() AS replaced_at, "
+            "'S-replacing' AS replaced_by FROM reviews "
             "WHERE board_code IN (?, ?)",
             [board_code, other],
         )
         for sheet in ("children", "recommendations", "actions"):
             con.execute(
-                f"INSERT INTO {sheet}_history SELECT *, now(), 'S-replacing' FROM {sheet} "
+                f"INSERT INTO {sheet}_history BY NAME SELECT *, now() AS replaced_at, "
+                f"'S-replacing' AS replaced_by FROM {sheet} "
                 "WHERE review_id IN (SELECT review_id FROM reviews_history)"
             )
-            con.execute(f"INSERT INTO stg_{sheet} SELECT *, 1 FROM {sheet} LIMIT 3")
-        con.execute("INSERT INTO stg_reviews SELECT *, 1 FROM reviews LIMIT 3")
+            con.execute(
+                f"INSERT INTO stg_{sheet} BY NAME SELECT *, 1 AS row_number FROM {sheet} LIMIT 3"
+            )
+        con.execute(
+            "INSERT INTO stg_reviews BY NAME SELECT *, 1 AS row_number FROM reviews LIMIT 3"
+        )
         con.execute(
             "INSERT INTO stg_issues VALUES ('S-staged', 'error', 'reviews', 2, 'region', "
             "'x', 'code', 'not a code', NULL)"
