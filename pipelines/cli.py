@@ -632,8 +632,8 @@ def cmd_submissions(args: argparse.Namespace) -> int:
         rows = query_frame(
             con,
             "SELECT submission_id, received_at, original_name, submitted_by, status, "
-            "n_reviews, n_children, n_recommendations, n_errors, n_warnings "
-            "FROM submissions ORDER BY received_at",
+            "n_reviews, n_children, n_recommendations, n_errors, n_warnings, "
+            "n_notifications, n_action_updates FROM submissions ORDER BY received_at",
         )
     finally:
         con.close()
@@ -647,8 +647,13 @@ def cmd_submissions(args: argparse.Namespace) -> int:
         _say(
             f"{row['submission_id']}  {row['received_at']:%Y-%m-%d %H:%M:%S}  "
             f"{row['status']:<9} {row['original_name']:<36} by {row['submitted_by']}: "
-            f"{plural(row['n_reviews'], 'review')}, {plural(row['n_errors'], 'error')}, "
-            f"{plural(row['n_warnings'], 'warning')}"
+            f"{plural(row['n_reviews'], 'review')}, "
+            + "".join(  # a submission's tracking rows, when it had any
+                f"{plural(row[f'n_{name}'], name)}, "
+                for name in ("notifications", "action_updates")
+                if row[f"n_{name}"]
+            )
+            + f"{plural(row['n_errors'], 'error')}, {plural(row['n_warnings'], 'warning')}"
         )
     return EXIT_OK
 

@@ -332,6 +332,10 @@ def test_a_submission_of_action_updates_alone(
     out = capsys.readouterr().out
     assert "accepted later" in out and "1 action update (1 new, 0 replaced, 0 unchanged)" in out
     assert "0 warnings" in out
+    assert main(["--warehouse", str(warehouse), "submissions"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert "2 reviews, 2 notifications, 2 action updates, 0 errors" in listed[0]
+    assert "0 reviews, 1 action update, 0 errors" in listed[1]
     con = duckdb.connect(str(warehouse), read_only=True)
     assert con.execute("SELECT count(*) FROM action_updates").fetchall() == [(3,)]
     assert con.execute("SELECT count(*) FROM reviews").fetchall() == [(2,)]
