@@ -38,6 +38,7 @@ COMMON = [
     "/themes?region=london",
     "/recommendations?q=domestic+violence",
     "/data-quality",
+    "/tracking?as_of=2011-06-30",
 ]
 OWN = {
     "national": ["/?board=SYN034", "/benchmark?board=SYN034&period=all"],
@@ -45,20 +46,37 @@ OWN = {
         "/benchmark?board=SYN034&period=all",
         "/study-tables?board=SYN034",
         "/data-quality?region=london",
+        "/tracking?board=SYN034&as_of=2011-06-30",
     ],
     "board": [
         "/?board=SYN001",
         "/benchmark?board=SYN001&period=all",
         "/study-tables?board=SYN001",
         "/recommendations?board=SYN001&q=review",
+        "/tracking?board=SYN001&as_of=2011-06-30",
     ],
     "public": [],
 }
 # Shared links naming what the role may not see.
 TAMPERED = {
-    "regional": ["/?board=SYN002", "/benchmark?board=SYN002", "/study-tables?board=SYN002"],
-    "board": ["/?board=SYN034", "/benchmark?board=SYN034", "/themes?board=SYN002"],
-    "public": ["/?board=SYN001", "/benchmark?board=SYN001", "/study-tables?board=SYN001"],
+    "regional": [
+        "/?board=SYN002",
+        "/benchmark?board=SYN002",
+        "/study-tables?board=SYN002",
+        "/tracking?board=SYN002",
+    ],
+    "board": [
+        "/?board=SYN034",
+        "/benchmark?board=SYN034",
+        "/themes?board=SYN002",
+        "/tracking?board=SYN034",
+    ],
+    "public": [
+        "/?board=SYN001",
+        "/benchmark?board=SYN001",
+        "/study-tables?board=SYN001",
+        "/tracking?board=SYN001",
+    ],
 }
 
 
