@@ -712,3 +712,19 @@ def test_scr_history_shows_a_notifications_versions(
     assert record["notification_id"] == "N-SYN-0002" and len(record["versions"]) == 2
     assert main(["--warehouse", str(warehouse), "history", "TR-1"]) == 0
     assert "review TR-1: 1 version; never replaced" in capsys.readouterr().out
+
+
+def test_an_agreed_completion_date_may_be_in_the_future(loaded: Path, tmp_path: Path) -> None:
+    """An agreed extension is a date ahead: the only date the frame lets be in the future."""
+    path = tmp_path / "scr.duckdb"
+    path.write_bytes(loaded.read_bytes())
+    con = duckdb.connect(str(path))
+    extended = first_notification(agreed_completion_date=FUTURE)
+    status, _ = ingest(con, csv_folder(tmp_path, "ahead", extended), tmp_path / "a")
+    assert status == "accepted"
+    agreed = extended["notifications"][0]["notification_id"]
+    assert con.execute(
+        "SELECT agreed_completion_date::VARCHAR FROM notifications WHERE notification_id = ?",
+        [agreed],
+    ).fetchall() == [(FUTURE,)]
+    con.close()

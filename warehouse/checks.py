@@ -621,7 +621,7 @@ def _column_checks(cf: CodingFrame, sheet: str, column: Column) -> list[Check]:
                 note=f"at most {column.max}",
             )
         )
-    if column.type == "date":
+    if column.type == "date" and not column.future_allowed:
         checks.append(
             Check(
                 f"{at}.future_date",

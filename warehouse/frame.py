@@ -39,6 +39,7 @@ class Column:
     label: str | None = None
     note: str | None = None
     since: int = 1  # the frame version that added it to its sheet
+    future_allowed: bool = False  # a date that is planned ahead (an agreed deadline)
 
     @property
     def sql_type(self) -> str:
@@ -135,6 +136,7 @@ def load_frame(path: Path = FRAME_PATH) -> CodingFrame:
                 label=c.get("label"),
                 note=c.get("note"),
                 since=int(c.get("since", 1)),
+                future_allowed=bool(c.get("future_allowed", False)),
             )
             for c in spec["columns"]
         )
