@@ -11,11 +11,11 @@ snapshot again. Deny by default: a table not named here is copied empty.
 - core tables and their ``*_history``: the rows of reviews of boards in scope;
   ``notifications`` (and history): those of boards in scope; ``action_updates`` (and
   history): those of actions of reviews of boards in scope;
-- the ledger (``submissions``, ``submission_issues``): a submission whose published reviews
-  (current or replaced) all belong to boards in scope, whole; one that also holds other
-  boards' reviews, only as a row with its id, time, status and the counts of the reviews in
-  scope (no file name, submitter, hash, report or issues); rejected submissions, which hold
-  no published review, not at all;
+- the ledger (``submissions``, ``submission_issues``): a submission whose published items
+  (reviews, notifications, action updates; current or replaced) all belong to boards in
+  scope, whole; one that also holds other boards' items, only as a row with its id, time,
+  status and the counts in scope (no file name, submitter, hash, report or issues);
+  rejected submissions, which hold nothing published, not at all;
 - ``ref_codes``, ``ref_columns``, ``warehouse_meta`` (the coding frame): whole;
 - ``published_national_series`` (real published national figures, public): whole;
 - ``stg_*``, the marts and anything else: empty (same columns, no rows).
@@ -44,7 +44,33 @@ LEDGER_COUNTS = {
     "n_children": "children",
     "n_recommendations": "recommendations",
     "n_actions": "actions",
+    "n_notifications": "notifications",
+    "n_action_updates": "action_updates",
 }
+TRACKING_TABLES = ("notifications", "action_updates")
+# What a submission that also holds other boards' items shows of itself: its id, time,
+# status and the counts in scope; nothing that describes the file or the other boards.
+HIDDEN_IN_PART = (
+    "sha256",
+    "original_name",
+    "source_kind",
+    "archive_path",
+    "submitted_by",
+    "run_id",
+    "decided_at",
+    "n_reviews_new",
+    "n_reviews_replaced",
+    "n_reviews_unchanged",
+    "n_notifications_new",
+    "n_notifications_replaced",
+    "n_notifications_unchanged",
+    "n_action_updates_new",
+    "n_action_updates_replaced",
+    "n_action_updates_unchanged",
+    "n_errors",
+    "n_warnings",
+    "report",
+)
 
 # Boards in scope, from the catalog region (most recent stated) of each board; a board with
 # notifications but no review yet, from its latest notification stating a region.
@@ -82,42 +108,55 @@ def _in_scope_reviews(table: str) -> str:
 
 
 def _tally_sql(tables: set[str]) -> str:
-    """Per submission: its published reviews (current or replaced), those in scope, and the
-    rows of each sheet that came with the reviews in scope ($boards)."""
-    sheets = [(t, t) for t in CORE_TABLES] + [
+    """Per submission: its published items (reviews, notifications and action updates, current
+    or replaced), those in scope, and the rows of each sheet that came with items in scope
+    ($boards). A review's children, recommendations and actions follow their review."""
+    by_review = [(t, t) for t in CORE_TABLES] + [
         (t, f"{t}_history") for t in CORE_TABLES if f"{t}_history" in tables
     ]
-    sources = " UNION ALL ".join(
-        f"SELECT '{sheet}' AS sheet, submission_id, review_id FROM {table}"
-        for sheet, table in sheets
+    reviews_in_scope = " UNION ".join(
+        _in_scope_reviews(table) for sheet, table in by_review if sheet == "reviews"
     )
-    mine = " UNION ".join(_in_scope_reviews(table) for sheet, table in sheets if sheet == "reviews")
+    sources = [
+        f"SELECT '{sheet}' AS sheet, submission_id, review_id IN ({reviews_in_scope}) AS mine "
+        f"FROM {table}"
+        for sheet, table in by_review
+    ]
+    for sheet in TRACKING_TABLES:
+        for table in (sheet, f"{sheet}_history"):
+            if table not in tables:
+                continue
+            mine = (
+                "list_contains($boards, board_code)"
+                if sheet == "notifications"
+                else f"review_id IN ({reviews_in_scope})"
+            )
+            sources.append(f"SELECT '{sheet}' AS sheet, submission_id, {mine} AS mine FROM {table}")
+    owning = ", ".join(f"'{sheet}'" for sheet in ("reviews", *TRACKING_TABLES))
     counts = ", ".join(
         f"count(*) FILTER (WHERE sheet = '{sheet}' AND mine) AS {column}"
         for column, sheet in LEDGER_COUNTS.items()
     )
     return f"""
-SELECT submission_id, count(*) FILTER (WHERE sheet = 'reviews') AS published, {counts}
-FROM (SELECT sheet, submission_id, review_id IN ({mine}) AS mine FROM ({sources}))
-GROUP BY submission_id HAVING count(*) FILTER (WHERE sheet = 'reviews' AND mine) > 0
+SELECT submission_id, count(*) FILTER (WHERE sheet IN ({owning})) AS published,
+    count(*) FILTER (WHERE sheet IN ({owning}) AND mine) AS published_in_scope, {counts}
+FROM ({" UNION ALL ".join(sources)})
+GROUP BY submission_id HAVING count(*) FILTER (WHERE sheet IN ({owning}) AND mine) > 0
 """
 
 
 def _ledger_sql(tables: set[str]) -> str:
     """The ledger rows a scoped principal may see (see the module docstring)."""
     counts = ", ".join(f"t.{c}::INTEGER AS {c}" for c in LEDGER_COUNTS)
+    hidden = ", ".join(f"NULL AS {c}" for c in HIDDEN_IN_PART)
     return f"""
 WITH tally AS ({_tally_sql(tables)})
 SELECT s.* FROM submissions s JOIN tally t USING (submission_id)
-WHERE t.n_reviews = t.published
+WHERE t.published_in_scope = t.published
 UNION ALL BY NAME
-SELECT s.* REPLACE ({counts},
-    NULL AS sha256, NULL AS original_name, NULL AS source_kind, NULL AS archive_path,
-    NULL AS submitted_by, NULL AS run_id, NULL AS decided_at, NULL AS n_reviews_new,
-    NULL AS n_reviews_replaced, NULL AS n_reviews_unchanged, NULL AS n_errors,
-    NULL AS n_warnings, NULL AS report)
+SELECT s.* REPLACE ({counts}, {hidden})
 FROM submissions s JOIN tally t USING (submission_id)
-WHERE t.n_reviews < t.published
+WHERE t.published_in_scope < t.published
 """
 
 
@@ -138,7 +177,9 @@ def table_rows_sql(table: str, tables: set[str]) -> str:
     if table == "submissions" and "reviews" in tables:
         return _ledger_sql(tables)
     if table == "submission_issues" and "submissions" in tables and "reviews" in tables:
-        whole = f"SELECT submission_id FROM ({_tally_sql(tables)}) WHERE n_reviews = published"
+        whole = (
+            f"SELECT submission_id FROM ({_tally_sql(tables)}) WHERE published_in_scope = published"
+        )
         return f"SELECT * FROM {table} WHERE submission_id IN ({whole})"
     return f"SELECT * FROM {table} LIMIT 0"
 
