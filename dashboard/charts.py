@@ -750,8 +750,10 @@ def implementation_curve(data: pl.DataFrame, title: str) -> alt.LayerChart:
             alt.Tooltip("text:N", title="Completed"),
         ],
     )
+    # fit-x: the width follows the page and the plot keeps its 300 px of height (under
+    # Streamlit's default "fit", the title, legend and axes would come out of it).
     chart = alt.layer(base.mark_line(), base.mark_point(filled=True, size=45)).properties(
-        height=300
+        height=300, autosize=alt.AutoSizeParams(type="fit-x", contains="padding")
     )
     ends = (
         plotted.group_by("series", maintain_order=True)
