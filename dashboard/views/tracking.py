@@ -274,7 +274,7 @@ ui.disclosure_note(access, counts)
 if access.principal.is_public:
     st.info(
         "The list of overdue cases names boards and cases, so it is shown only to signed-in "
-        f"users. Above: how many items are overdue in {comparator} and each region, under "
+        f"users. Above: how many items are overdue, for {comparator} and the regions, under "
         "disclosure control.",
         icon=":material/lock:",
     )
