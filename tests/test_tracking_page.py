@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.auth import PRINCIPAL_KEY
 from tests.sample_warehouses import sample_warehouse_once
-from warehouse import tracking
+from warehouse import stats, tracking
 from warehouse.access import Access
 from warehouse.access.snapshot import scope_boards
 from warehouse.db import snapshot_path
@@ -150,6 +150,22 @@ def test_a_board_selection_shows_its_own_funnel_and_curve(
     f = TrackingFilter(as_of=AS_OF, period=PERIOD, board="SYN001")
     own = tracking.selection_rows(tracking.stage_counts(con, f), f)
     assert stage_table(at) == dict(zip(own["label"], own["reached"].cast(pl.String), strict=True))
+    # Timeliness: the board's k of n, exact interval and comparison with England as
+    # warehouse.tracking and warehouse.stats give them.
+    rates = tracking.timeliness(con, f)
+    shown = [d.value for d in at.dataframe if "Compared with England" in d.value.columns]
+    assert len(shown) == len(tracking.MEASURES)
+    for (measure, _, _), frame in zip(tracking.MEASURES, shown, strict=True):
+        england = rates.filter((pl.col("measure") == measure) & (pl.col("level") == "england"))
+        board = rates.filter((pl.col("measure") == measure) & (pl.col("board_code") == "SYN001"))
+        k, n = int(board["k"][0]), int(board["n"][0])
+        row = frame[frame["Area"] == f"{name} (SYN001)"].iloc[0]
+        if n:
+            assert row["On time"] == f"{board['percent'][0]}% ({k} of {n})"
+            low, high = board["ci_low_percent"][0], board["ci_high_percent"][0]
+            assert row["95% interval"] == f"{low}% to {high}%"
+        assert row["Compared with England"] == stats.compare(k, n, england["share"][0])
+        assert frame[frame["Area"] == "England"].iloc[0]["Compared with England"] == "–"
     curve = chart_specs(at)[1]
     assert "Action points completed by months since the report" in curve["title"]["text"]
     # Three lines: the board, its region, England.
