@@ -293,6 +293,12 @@ def _reset_board_if_elsewhere(region_of: dict[str, str]) -> None:
         st.session_state["board"] = ALL
 
 
+def board_option(name: str | None, code: str) -> str:
+    """ "Name (CODE)", or the code alone for a board known only by its code (notified, no
+    review loaded yet)."""
+    return code if name in (None, code) else f"{name} ({code})"
+
+
 def _board_options(boards: Any, region: str) -> list[str]:
     in_region = boards if region == ALL else boards.filter(boards["region"] == region)
     return [ALL, *in_region["board_code"].to_list()]
@@ -309,7 +315,7 @@ def resolve_selection(access: CachedAccess) -> Selection:
             _refuse_out_of_scope(access, key)(wanted)
     periods = access.periods()
     regions = access.regions()
-    boards = access.boards()
+    boards = access.choosable_boards()
     notes = _link_notes(access, periods, regions, boards)
     _seed("period", [*reversed(periods), ALL], periods[-1] if periods else ALL)
     region_options = [ALL, *regions["region"].to_list()]
@@ -337,7 +343,7 @@ def sidebar_filters(access: CachedAccess, page_path: str) -> Selection:
     both ways with the URL."""
     periods = access.periods()
     regions = access.regions()
-    boards = access.boards()
+    boards = access.choosable_boards()
     region_labels = dict(zip(regions["region"], regions["label"], strict=True))
     region_of = dict(zip(boards["board_code"], boards["region"], strict=True))
     board_names = dict(zip(boards["board_code"], boards["board_name"], strict=True))
@@ -365,7 +371,7 @@ def sidebar_filters(access: CachedAccess, page_path: str) -> Selection:
         "Board",
         _board_options(boards, st.session_state["region"]),
         key="board",
-        format_func=lambda b: "All boards" if b == ALL else f"{board_names.get(b, b)} ({b})",
+        format_func=lambda b: "All boards" if b == ALL else board_option(board_names.get(b), b),
         help="Local safeguarding board (ACPC/LSCB). Type to search.",
     )
     period, region, board = (st.session_state[k] for k in GLOBAL_KEYS)

@@ -193,6 +193,7 @@ def test_a_regional_office_sees_only_its_boards(
         BOARD_CODE.findall(o)[-1] for o in at.selectbox(key="board").options if BOARD_CODE.search(o)
     }
     assert offered and offered <= mine
+    assert mine - catalog <= offered  # a board that has only notified can be chosen
     leaked = set(BOARD_CODE.findall(sent(at))) - mine
     assert not leaked, sorted(leaked)[:10]
     # Other regions appear as aggregates only.
@@ -250,3 +251,19 @@ def test_the_date_lives_in_the_url(warehouse: Path) -> None:
     assert at.query_params["as_of"] == "2010-03-31"
     assert at.title[0].value.endswith("as of 31 March 2010")
     assert not any("2011-02-30" in str(w.value).replace("\\", "") for w in at.warning)
+
+
+def test_a_board_that_has_only_notified_can_be_chosen(
+    warehouse: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    """A board with notifications but no review yet is offered and shows its own funnel."""
+    reviewed = set(Access(warehouse, REGIONAL).boards()["board_code"])
+    notified_only = sorted(set(scope_boards(con, REGIONAL)) - reviewed)[0]
+    at = open_tracking(REGIONAL, board=notified_only, as_of=AS_OF.isoformat())
+    assert at.selectbox(key="board").value == notified_only
+    assert at.title[0].value.startswith(f"{notified_only} ")
+    period = at.selectbox(key="period").value  # the latest period unless the link names one
+    f = TrackingFilter(as_of=AS_OF, period=period, board=notified_only)
+    own = tracking.selection_rows(tracking.stage_counts(con, f), f)
+    assert int(own["reached"][0]) > 0
+    assert stage_table(at) == dict(zip(own["label"], own["reached"].cast(pl.String), strict=True))

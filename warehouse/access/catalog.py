@@ -19,6 +19,17 @@ from warehouse.frame import frame
 
 SYNTHETIC_BOARD_PREFIXES = ("SYN",)
 
+# Boards that have notified incidents but have no review loaded yet (coding frame v2): they
+# can be chosen (on the Tracking page they have something to show), with no reviews.
+NOTIFIED_ONLY_BOARDS_SQL = """
+SELECT board_code, NULL::VARCHAR AS board_name,
+    coalesce(arg_max(region, notification_date) FILTER (WHERE region <> 'not_stated'),
+        'not_stated') AS region,
+    0::BIGINT AS reviews, NULL::VARCHAR AS first_period, NULL::VARCHAR AS last_period
+FROM notifications WHERE board_code NOT IN (SELECT board_code FROM reviews)
+GROUP BY board_code
+"""
+
 
 def with_code_labels(df: pl.DataFrame, column: str, code_list: str) -> pl.DataFrame:
     """Add ``<column>_label`` and ``<column>_order`` from the coding frame's code list."""
@@ -50,21 +61,32 @@ class CatalogReads(CubeReads):
         return [p for p in rows["period"].to_list() if p]
 
     def boards(self) -> pl.DataFrame:
-        """The boards in scope (none for the public): board_code, board_name, region (most
-        recent stated), region_label, reviews, first_period, last_period; sorted by name."""
-        labels = frame().labels("region")
+        """The boards with reviews in scope (none for the public): board_code, board_name,
+        region (most recent stated), region_label, reviews, first_period, last_period; sorted
+        by name."""
+        return self.memo("boards", lambda: self._board_catalog(BOARDS_SQL))
+
+    def choosable_boards(self) -> pl.DataFrame:
+        """What the board selector offers: :meth:`boards`, and boards in scope that have
+        notified incidents but no review loaded yet (0 reviews; their code as name)."""
         return self.memo(
-            "boards",
-            lambda: (
-                self.frame(BOARDS_SQL)
-                .with_columns(
-                    pl.col("board_name").fill_null(pl.col("board_code")),
-                    pl.col("region")
-                    .replace_strict(labels, default=pl.col("region"))
-                    .alias("region_label"),
-                )
-                .sort("board_name", "board_code")
+            "choosable_boards",
+            lambda: self._board_catalog(
+                f"{BOARDS_SQL} UNION ALL BY NAME {NOTIFIED_ONLY_BOARDS_SQL}"
             ),
+        )
+
+    def _board_catalog(self, sql: str) -> pl.DataFrame:
+        labels = frame().labels("region")
+        return (
+            self.frame(sql)
+            .with_columns(
+                pl.col("board_name").fill_null(pl.col("board_code")),
+                pl.col("region")
+                .replace_strict(labels, default=pl.col("region"))
+                .alias("region_label"),
+            )
+            .sort("board_name", "board_code")
         )
 
     @reads
