@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -69,8 +70,11 @@ def parse_as_of(text: str | None, today: date | None = None) -> date:
     try:
         value = date.fromisoformat(text.strip())
     except ValueError:
+        shaped = re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()) is not None
         raise UsageError(
-            f"--as-of {text!r} is not a date like 2011-03-31 (year-month-day)"
+            f"--as-of {text!r} is not a calendar date"
+            if shaped
+            else f"--as-of {text!r} is not a date like 2011-03-31 (year-month-day)"
         ) from None
     if value > today:
         raise UsageError(

@@ -100,7 +100,8 @@ def test_filters(warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--as-of", "2011-02-30"], "--as-of '2011-02-30' is not a date like 2011-03-31"),
+        (["--as-of", "2011-02-30"], "--as-of '2011-02-30' is not a calendar date"),
+        (["--as-of", "31/03/2011"], "--as-of '31/03/2011' is not a date like 2011-03-31"),
         (["--as-of", "yesterday"], "is not a date"),
         (["--as-of", "2999-01-01"], "is after today"),
         (["--region", "narnia"], "--region 'narnia' is not a region code"),
