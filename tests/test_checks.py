@@ -48,7 +48,7 @@ def test_registry_is_derived_from_the_coding_frame() -> None:
             assert (f"{at}.pattern" in found) == bool(c.pattern), at
             assert (f"{at}.below_minimum" in found) == (c.min is not None), at
             assert (f"{at}.above_maximum" in found) == (c.max is not None), at
-            assert (f"{at}.future_date" in found) == (c.type == "date"), at
+            assert (f"{at}.future_date" in found) == (c.type == "date" and not c.future_allowed), at
             assert (f"{at}.max_length" in found) == (c.max_length is not None), at
             assert (f"{at}.forbidden_character" in found) == (c.type in ("code", "string")), at
     # The frame's limit on free text is the check's limit.
