@@ -144,6 +144,21 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr)
 
 
+@contextlib.contextmanager
+def _held_open(file: Path) -> Iterator[None]:
+    """Keep the warehouse's DuckDB database open while the command's runs go on.
+
+    Each asset opens and closes its own connection; with one held here DuckDB gives them
+    this process's open database instead of opening the file (and checkpointing it on
+    close) every time. The caller holds the writer lock; nothing else writes meanwhile.
+    """
+    con = connect(file)
+    try:
+        yield
+    finally:
+        con.close()
+
+
 def ingest(
     paths: list[Path],
     warehouse_file: Path,
@@ -164,7 +179,7 @@ def ingest(
         if warehouse.file.exists():
             with warehouse.get_connection() as con:
                 load.recover_interrupted(con)
-        with _progress(len(paths) + 1) as step:
+        with _held_open(warehouse.file), _progress(len(paths) + 1) as step:
             outcomes = []
             for path in paths:
                 step(f"checking and loading {path.name}")
@@ -213,9 +228,10 @@ def refresh(warehouse_file: Path, notify: Callable[[str], None] | None = None) -
         )
     with writer_lock(warehouse.file):
         _say_upgrade(upgrade(warehouse.file), notify)
-        with warehouse.get_connection() as con:
-            load.recover_interrupted(con)
-        refresh_marts(warehouse, _instance())
+        with _held_open(warehouse.file):
+            with warehouse.get_connection() as con:
+                load.recover_interrupted(con)
+            refresh_marts(warehouse, _instance())
 
 
 def upgrade_warehouse(warehouse_file: Path, *, dry_run: bool = False) -> UpgradeResult:
