@@ -37,6 +37,7 @@ from pipelines.defs.partitions import submissions  # noqa: E402
 from pipelines.defs.resources import WarehouseResource  # noqa: E402
 from warehouse import load  # noqa: E402
 from warehouse.db import connect, writer_lock  # noqa: E402
+from warehouse.expectations import prepare_in_background  # noqa: E402
 from warehouse.issues import issue, report_lines  # noqa: E402
 from warehouse.migrations import UpgradeResult, upgrade  # noqa: E402
 
@@ -180,6 +181,7 @@ def ingest(
             with warehouse.get_connection() as con:
                 load.recover_interrupted(con)
         with _held_open(warehouse.file), _progress(len(paths) + 1) as step:
+            prepare_in_background()  # GX's import overlaps the reading of the first file
             outcomes = []
             for path in paths:
                 step(f"checking and loading {path.name}")

@@ -134,6 +134,27 @@ def _gx() -> _GX:
         return _CONTEXT[0]
 
 
+def prepare_in_background() -> threading.Thread:
+    """Import GX and build its context in a background thread, while the caller reads and
+    stages a submission: importing GX takes seconds of Python, reading a large submission
+    seconds of polars and DuckDB work that leaves the interpreter free. The first ``run_gx``
+    waits for it (the context lock); had it failed, ``run_gx`` builds the context itself and
+    the error is raised there. pyarrow and pandas, which the caller may also import, are
+    imported first, here, so the two threads never import the same package at once."""
+    import pandas  # noqa: F401
+    import pyarrow  # noqa: F401
+
+    def prepare() -> None:
+        try:
+            _gx()
+        except Exception:  # noqa: BLE001 - raised again where GX is used
+            pass
+
+    thread = threading.Thread(target=prepare, name="gx-context", daemon=True)
+    thread.start()
+    return thread
+
+
 def _pandas_batch(df: pl.DataFrame) -> Any:
     """The frame as pandas in the dtypes GX compares vectorised: int64/float64 numbers,
     datetime64[ns] dates and Arrow-backed text (an int32 or datetime64[ms] column makes GX's
