@@ -219,3 +219,22 @@ def test_same_verdict_on_generated_submissions(sheets: dict[str, pl.DataFrame]) 
     typed = coerce_submission(raw)
     frames, params = check_frames(typed.sheets, None, today=dt.date.today())
     agree(frames, params)
+
+
+def test_no_rows_verdict_is_the_one_gx_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_gx skips GX on a sheet with no rows when every expectation is one GX passes on no
+    rows; run by GX itself, every suite on empty sheets indeed passes."""
+    import warehouse.expectations as gx_run
+    from warehouse.coerce import empty_sheet_frame
+
+    cf = frame()
+    frames, params = check_frames({n: empty_sheet_frame(cf.sheets[n]) for n in cf.sheets}, None)
+    assert all(gx_run.passes_with_no_rows(frames[n], s) for n, s in SUITES.items())
+    skipped = run_gx(frames, SUITES, params)
+    monkeypatch.setattr(gx_run, "VACUOUS_ON_NO_ROWS", frozenset())
+    assert not any(gx_run.passes_with_no_rows(frames[n], s) for n, s in SUITES.items())
+    validated = run_gx(frames, SUITES, params)
+    assert skipped == validated == {n: [] for n in SUITES if SUITES[n]["expectations"]}
+    # A suite with any other kind of expectation is validated, rows or not.
+    other = {"expectations": [{"type": "expect_table_row_count_to_be_between"}]}
+    assert not gx_run.passes_with_no_rows(frames["reviews"], other)
