@@ -97,7 +97,7 @@ top.caption(
 )
 
 regions = access.regions()
-boards = access.choosable_boards()
+boards = access.boards()  # boards named by a review (a board only notified is shown by its code)
 REGION_LABELS = dict(zip(regions["region"], regions["label"], strict=True))
 BOARD_NAMES = dict(zip(boards["board_code"], boards["board_name"], strict=True))
 
