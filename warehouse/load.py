@@ -280,7 +280,8 @@ def audit_expectations(con: duckdb.DuckDBPyConnection, submission_id: str) -> pl
     """Run the GX suites on the staged rows; record new problems in stg_issues."""
     from warehouse.expectations import expectation_issues
 
-    found = expectation_issues(staged_sheets(con, submission_id), con)
+    # Read when GX needs them (again only if it finds a problem): see expectation_issues.
+    found = expectation_issues(lambda: staged_sheets(con, submission_id), con)
     existing = staged_issues(con, submission_id)
     new = merge_issues(existing, found).slice(existing.height)
     if new.height:
