@@ -1418,25 +1418,34 @@ def _sheet_notes(
 def suspect_rows(typed: TypedSubmission, cf: CodingFrame) -> dict[str, pl.DataFrame]:
     """The rows of each sheet's text that a typing check can fail: a cell that is not blank
     but did not type, or a number in a code column. Usually none, so the typing checks (the
-    costly string work) run on next to nothing; a property test pins typing to them."""
+    costly string work) run on next to nothing; a property test pins typing to them.
+
+    Rows are first narrowed by tests that build no strings (a cell read but not typed; a
+    code cell holding a digit, NaN or inf, which a number needs), then judged exactly."""
     found = {}
     for name, text in typed.text.items():
         columns = [c for c in text.columns if c != "_row"]
+        codes = [c for c in columns if cf.sheets[name].column(c).type == "code"]
         untyped = typed.sheets[name].select(
             pl.col(c).is_null().alias(f"{c}\x1funtyped") for c in columns
         )
         both = pl.concat([text, untyped], how="horizontal")
+        maybe = [pl.col(c).is_not_null() & pl.col(f"{c}\x1funtyped") for c in columns] + [
+            pl.col(c).str.contains(r"(?i)[0-9]|nan|inf") for c in codes
+        ]
+        if maybe:
+            both = both.filter(pl.any_horizontal(maybe).fill_null(False))
         suspect = [
             (coerce.present(c) & pl.col(f"{c}\x1funtyped"))
             | (
                 coerce.cell_text(c).cast(pl.Float64, strict=False).is_not_null()
-                if cf.sheets[name].column(c).type == "code"
+                if c in codes
                 else pl.lit(False)
             )
             for c in columns
         ]
         found[name] = (
-            text.filter(both.select(pl.any_horizontal(suspect)).to_series())
+            both.filter(pl.any_horizontal(suspect)).select(text.columns)
             if suspect
             else text.clear()
         )
@@ -1448,12 +1457,16 @@ def submission_issues(
     con: duckdb.DuckDBPyConnection | None,
     cf: CodingFrame | None = None,
     today: dt.date | None = None,
+    suspects: Mapping[str, pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
-    """Every problem of a typed submission, found by the registry's fast checker."""
+    """Every problem of a typed submission, found by the registry's fast checker.
+    ``suspects``: its ``suspect_rows``, when already found (and ``typed.text`` let go)."""
     checks = checks_for(cf)
     typing = [c for c in checks if c.phase == "text"]
     parts = [typed.issues]
-    parts += failures_to_issues(typing, evaluate(suspect_rows(typed, cf or frame()), typing))
+    if suspects is None:
+        suspects = suspect_rows(typed, cf or frame())
+    parts += failures_to_issues(typing, evaluate(suspects, typing))
     if not typed.sheets:
         return combine(parts)
     # Without a reviews sheet there is nothing to link to: only each sheet's own checks run
@@ -1502,8 +1515,12 @@ def check_submission(
     every issue found. No Great Expectations here: that is the pipeline's suite of record."""
     cf = cf or frame()
     typed = coerce_submission(read_submission(path, cf), cf)
+    # The cells as read matter only where a typing check can fail them: keep those rows and
+    # let the rest go before the other checks run (a national submission's text is ~350 MB).
+    suspects = suspect_rows(typed, cf)
+    typed.text = {}
     sheets = {n: typed.sheets.get(n, empty_sheet_frame(cf.sheets[n])) for n in cf.sheets}
-    return sheets, submission_issues(typed, con, cf, today)
+    return sheets, submission_issues(typed, con, cf, today, suspects)
 
 
 def warehouse_issues(

@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -250,10 +250,17 @@ def _release(batch: Any) -> None:
 
 
 def run_gx(
-    frames: dict[str, pl.DataFrame], suites: dict[str, dict[str, Any]], params: Params
+    frames: dict[str, pl.DataFrame],
+    suites: dict[str, dict[str, Any]],
+    params: Params,
+    release: bool = False,
 ) -> dict[str, list[str]]:
     """Validate each sheet's frame against its suite with GX; the failed checks by suite
-    (each failed expectation's ``meta.check``)."""
+    (each failed expectation's ``meta.check``).
+
+    With ``release``, each sheet's frame is taken out of ``frames`` as it is converted for
+    GX, so one sheet at a time is held twice (as polars and as pandas), never all of them:
+    on a national submission the recommendations alone are some 300 MB a copy."""
     runner = _gx()
     parameters = params.for_gx()
     failed: dict[str, list[str]] = {}
@@ -269,7 +276,11 @@ def run_gx(
                 failed[name] = []
                 continue
             gx_suite, batch_definition = runner.suite(suite)
-            data = _pandas_batch(frames[name].select(suite_columns(suite)))
+            columns = frames[name].select(suite_columns(suite))
+            if release:
+                del frames[name]
+            data = _pandas_batch(columns)
+            del columns
             batch = batch_definition.get_batch(batch_parameters={"dataframe": data})
             try:
                 result = batch.validate(
@@ -287,17 +298,28 @@ def run_gx(
 
 
 def expectation_issues(
-    sheets: dict[str, pl.DataFrame],
+    sheets: Mapping[str, pl.DataFrame] | Callable[[], Mapping[str, pl.DataFrame]],
     con: duckdb.DuckDBPyConnection | None,
     suites: dict[str, dict[str, Any]] | None = None,
 ) -> pl.DataFrame:
     """Run every suite on a typed submission; one issue per failing row of each failed
-    expectation, found by its check's fast evaluator."""
+    expectation, found by its check's fast evaluator.
+
+    ``sheets`` may be a function that reads them (the staged rows): GX is then given each
+    sheet in turn and the frames are let go as it goes, and they are read again only when
+    an expectation failed, to find its rows."""
     suites = suites or load_suites()
-    frames, params = check_frames(sheets, con)
+    load = sheets if callable(sheets) else lambda: sheets
+    frames, params = check_frames(load(), con)
+    failed = run_gx(frames, suites, params, release=callable(sheets))
+    if not any(failed.values()):
+        return empty_issues()
+    if callable(sheets):
+        del frames
+        frames, _ = check_frames(load(), con, today=params.today)
     by_name = {c.name: c for c in registry()}
     parts = [empty_issues()]
-    for suite_name, names in run_gx(frames, suites, params).items():
+    for suite_name, names in failed.items():
         checks = [by_name[n] for n in names if n in by_name]
         failing = evaluate(frames, checks, params)
         parts += failures_to_issues(checks, failing)

@@ -197,6 +197,10 @@ def check_submission(
     return checks.check_submission(con, path)
 
 
+# Rows of a sheet staged, or read back from staging, at a time (see stage, staged_sheets).
+STAGED_SLICE = 250_000
+
+
 def stage(con: duckdb.DuckDBPyConnection, receipt: Receipt) -> dict[str, int]:
     """Read and check the archived copy into stg_* and stg_issues, in one transaction."""
     sheets, found = check_submission(con, receipt.archive_path)
@@ -214,19 +218,26 @@ def stage(con: duckdb.DuckDBPyConnection, receipt: Receipt) -> dict[str, int]:
             ]
         )
     cf = frame()
+    counts = {name: sheets[name].height for name in SUBMISSION_SHEETS}
     con.begin()
     try:
         for name in SUBMISSION_SHEETS:
             con.execute(f"DELETE FROM stg_{name} WHERE submission_id = ?", [receipt.submission_id])
             columns = cf.sheets[name].column_names
-            rows = sheets[name].select(
-                *columns,
-                pl.lit(receipt.submission_id).alias("submission_id"),
-                pl.col("_row").alias("row_number"),
-            )
-            con.register("staged_rows", rows)
-            con.execute(f"INSERT INTO stg_{name} BY NAME SELECT * FROM staged_rows")
-            con.unregister("staged_rows")
+            # Each sheet is let go once staged, and handed to DuckDB a slice at a time, so
+            # a national submission's frames and DuckDB's copy of them peak together less.
+            typed = sheets.pop(name)
+            for start in range(0, max(typed.height, 1), STAGED_SLICE):
+                rows = typed.slice(start, STAGED_SLICE).select(
+                    *columns,
+                    pl.lit(receipt.submission_id).alias("submission_id"),
+                    pl.col("_row").alias("row_number"),
+                )
+                con.register("staged_rows", rows)
+                con.execute(f"INSERT INTO stg_{name} BY NAME SELECT * FROM staged_rows")
+                con.unregister("staged_rows")
+                del rows
+            del typed
         con.execute("DELETE FROM stg_issues WHERE submission_id = ?", [receipt.submission_id])
         issues = found.with_columns(pl.lit(receipt.submission_id).alias("submission_id"))
         con.register("staged_issues", issues)
@@ -244,9 +255,7 @@ def stage(con: duckdb.DuckDBPyConnection, receipt: Receipt) -> dict[str, int]:
     except Exception:
         con.rollback()
         raise
-    return _shown_counts({name: sheets[name].height for name in SUBMISSION_SHEETS}) | summarise(
-        found
-    )
+    return _shown_counts(counts) | summarise(found)
 
 
 def _shown_counts(counts: dict[str, int]) -> dict[str, int]:
@@ -263,24 +272,41 @@ def _quoted(columns: list[str]) -> str:
 def staged_sheets(
     con: duckdb.DuckDBPyConnection, submission_id: str, names: tuple[str, ...] = SUBMISSION_SHEETS
 ) -> dict[str, pl.DataFrame]:
-    """The typed rows of a staged submission, with ``_row`` as when they were read."""
+    """The typed rows of a staged submission, with ``_row`` as when they were read.
+
+    Read a slice of row numbers at a time: DuckDB's result and its Arrow copy then only
+    ever hold one slice beside the frame being built, rather than a second copy of a
+    national submission's two million recommendations (which set the ingest's peak)."""
     cf = frame()
-    return {
-        name: query_frame(
-            con,
-            f"SELECT row_number AS _row, {_quoted(cf.sheets[name].column_names)} "
-            f"FROM stg_{name} WHERE submission_id = ? ORDER BY row_number",
+
+    def read(name: str) -> pl.DataFrame:
+        columns = _quoted(cf.sheets[name].column_names)
+        last = con.execute(
+            f"SELECT coalesce(max(row_number), 0) FROM stg_{name} WHERE submission_id = ?",
             [submission_id],
+        ).fetchall()[0][0]
+        return pl.concat(
+            [
+                query_frame(
+                    con,
+                    f"SELECT row_number AS _row, {columns} FROM stg_{name} "
+                    "WHERE submission_id = ? AND row_number >= ? AND row_number < ? "
+                    "ORDER BY row_number",
+                    [submission_id, start, start + STAGED_SLICE],
+                )
+                for start in range(0, last + 1, STAGED_SLICE)
+            ]
         )
-        for name in names
-    }
+
+    return {name: read(name) for name in names}
 
 
 def audit_expectations(con: duckdb.DuckDBPyConnection, submission_id: str) -> pl.DataFrame:
     """Run the GX suites on the staged rows; record new problems in stg_issues."""
     from warehouse.expectations import expectation_issues
 
-    found = expectation_issues(staged_sheets(con, submission_id), con)
+    # Read when GX needs them (again only if it finds a problem): see expectation_issues.
+    found = expectation_issues(lambda: staged_sheets(con, submission_id), con)
     existing = staged_issues(con, submission_id)
     new = merge_issues(existing, found).slice(existing.height)
     if new.height:
