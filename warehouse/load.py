@@ -480,16 +480,18 @@ def _keyed_changes(con: duckdb.DuckDBPyConnection, name: str, submission_id: str
     )
 
 
-def _publish_keyed(
-    con: duckdb.DuckDBPyConnection, name: str, submission_id: str, now: dt.datetime
-) -> dict[str, int]:
-    """Publish a tracking sheet: rows accumulate; a row whose key is already loaded replaces
-    it (the earlier row to history) unless it is the same (then nothing changes)."""
-    sheet = frame().sheets[name]
-    _keyed_changes(con, name, submission_id)
-    columns = ", ".join(f'"{c}"' for c in sheet.column_names)
-    key = ", ".join(f'"{k}"' for k in sheet.key)
-    replaced = f"({key}) IN (SELECT ({key}) FROM {name}_changes WHERE change = 'replaced')"
+def _promote(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    submission_id: str,
+    now: dt.datetime,
+    key: str,
+    changes: str,
+) -> None:
+    """Move the loaded rows of ``name`` whose ``key`` the ``changes`` table marks replaced to
+    ``{name}_history``, then insert the staged rows marked new or replaced."""
+    columns = ", ".join(f'"{c}"' for c in frame().sheets[name].column_names)
+    replaced = f"({key}) IN (SELECT ({key}) FROM {changes} WHERE change = 'replaced')"
     con.execute(
         f"INSERT INTO {name}_history ({columns}, submission_id, replaced_at, replaced_by) "
         f"SELECT {columns}, submission_id, ?, ? FROM {name} WHERE {replaced}",
@@ -499,10 +501,20 @@ def _publish_keyed(
     con.execute(
         f"INSERT INTO {name} ({columns}, submission_id) "
         f"SELECT {columns}, submission_id FROM stg_{name} WHERE submission_id = ? "
-        f"AND ({key}) IN (SELECT ({key}) FROM {name}_changes WHERE change <> 'unchanged') "
+        f"AND ({key}) IN (SELECT ({key}) FROM {changes} WHERE change <> 'unchanged') "
         "ORDER BY row_number",
         [submission_id],
     )
+
+
+def _publish_keyed(
+    con: duckdb.DuckDBPyConnection, name: str, submission_id: str, now: dt.datetime
+) -> dict[str, int]:
+    """Publish a tracking sheet: rows accumulate; a row whose key is already loaded replaces
+    it (the earlier row to history) unless it is the same (then nothing changes)."""
+    _keyed_changes(con, name, submission_id)
+    key = ", ".join(f'"{k}"' for k in frame().sheets[name].key)
+    _promote(con, name, submission_id, now, key, f"{name}_changes")
     found = dict(
         con.execute(f"SELECT change, count(*) FROM {name}_changes GROUP BY change").fetchall()
     )
@@ -512,7 +524,6 @@ def _publish_keyed(
 
 def publish(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, int]:
     """Promote a staged, audited submission into the core tables in one transaction."""
-    cf = frame()
     con.begin()
     try:
         status = con.execute(
@@ -568,24 +579,8 @@ def publish(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, int
         )
         con.execute("DROP TABLE loaded_fp")
         now = dt.datetime.now()
-        for name in CORE_SHEETS:
-            columns = ", ".join(f'"{c}"' for c in cf.sheets[name].column_names)
-            replaced = (
-                "review_id IN (SELECT review_id FROM review_changes WHERE change = 'replaced')"
-            )
-            con.execute(
-                f"INSERT INTO {name}_history ({columns}, submission_id, replaced_at, replaced_by) "
-                f"SELECT {columns}, submission_id, ?, ? FROM {name} WHERE {replaced}",
-                [now, submission_id],
-            )
-            con.execute(f"DELETE FROM {name} WHERE {replaced}")
-            con.execute(
-                f"INSERT INTO {name} ({columns}, submission_id) "
-                f"SELECT {columns}, submission_id FROM stg_{name} WHERE submission_id = ? "
-                f"AND review_id IN (SELECT review_id FROM review_changes "
-                f"WHERE change <> 'unchanged') ORDER BY row_number",
-                [submission_id],
-            )
+        for name in CORE_SHEETS:  # a review's rows in every sheet follow the review
+            _promote(con, name, submission_id, now, "review_id", "review_changes")
         tracking_counts = {
             name: _publish_keyed(con, name, submission_id, now) for name in TRACKING_SHEETS
         }
