@@ -17,7 +17,7 @@ def wait_idle(page: Page, timeout: float = 45.0) -> None:
     """Wait until the app's script run has finished and stayed finished for a moment."""
     deadline = time.monotonic() + timeout
     quiet = 0
-    while quiet < 3:
+    while quiet < 4:
         state = (
             page.locator(APP).first.get_attribute("data-test-script-state")
             if page.locator(APP).count()
@@ -27,7 +27,7 @@ def wait_idle(page: Page, timeout: float = 45.0) -> None:
         quiet = 0 if busy else quiet + 1
         if time.monotonic() > deadline:
             raise TimeoutError(f"the app was still running after {timeout}s ({state})")
-        page.wait_for_timeout(200)
+        page.wait_for_timeout(100)
 
 
 def open_page(page: Page, url: str, title: str) -> None:
