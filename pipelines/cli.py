@@ -212,6 +212,13 @@ def _stale(failed: Exception) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from warehouse.expectations import gx_process
+
+    with gx_process():  # GX is imported in its own process meanwhile
+        return _ingest(args)
+
+
+def _ingest(args: argparse.Namespace) -> int:
     from pipelines.runner import RefreshFailed, ingest
 
     try:
@@ -223,6 +230,15 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    if args.refresh:
+        return _build(args)
+    from warehouse.expectations import gx_process
+
+    with gx_process():  # GX is imported in its own process meanwhile
+        return _build(args)
+
+
+def _build(args: argparse.Namespace) -> int:
     from pipelines.runner import RefreshFailed, ingest, refresh
 
     if args.refresh:

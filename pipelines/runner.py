@@ -37,7 +37,6 @@ from pipelines.defs.partitions import submissions  # noqa: E402
 from pipelines.defs.resources import WarehouseResource  # noqa: E402
 from warehouse import load  # noqa: E402
 from warehouse.db import connect, writer_lock  # noqa: E402
-from warehouse.expectations import prepare_in_background  # noqa: E402
 from warehouse.issues import issue, report_lines  # noqa: E402
 from warehouse.migrations import UpgradeResult, upgrade  # noqa: E402
 
@@ -145,25 +144,6 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr)
 
 
-# From this many bytes in the first submission, reading and checking it (polars and DuckDB work,
-# about 60 MB a second here) lasts long enough to hide GX's import (about 3.4 s of Python)
-# when a thread runs it meanwhile. Below, the two would only take turns at the interpreter,
-# the small steps of a small submission each waiting for the import to yield it.
-OVERLAP_GX_IMPORT_BYTES = 64 * 2**20
-
-
-def _size(paths: list[Path]) -> int:
-    """Bytes in the submissions: a workbook's size, a CSV folder's files' sizes."""
-    total = 0
-    for path in paths:
-        try:
-            files = list(path.iterdir()) if path.is_dir() else [path]
-            total += sum(f.stat().st_size for f in files if f.is_file())
-        except OSError:
-            continue  # reported when that submission is received
-    return total
-
-
 @contextlib.contextmanager
 def _held_open(file: Path) -> Iterator[None]:
     """Keep the warehouse's DuckDB database open while the command's runs go on.
@@ -200,8 +180,6 @@ def ingest(
             with warehouse.get_connection() as con:
                 load.recover_interrupted(con)
         with _held_open(warehouse.file), _progress(len(paths) + 1) as step:
-            if _size(paths[:1]) >= OVERLAP_GX_IMPORT_BYTES:
-                prepare_in_background()  # GX is first needed once this one is read
             outcomes = []
             for path in paths:
                 step(f"checking and loading {path.name}")

@@ -1,48 +1,121 @@
-"""The speed paths of `scr ingest` (issue 8, section 5) keep their promises: GX's context
-prepared in a background thread is the one validations use, and the overlap is only for a
-first submission big enough to hide the import."""
+"""The GX process that `scr ingest` and `scr build` validate in (issue 8, section 5): its
+verdicts are the ones GX gives in the command's own process, it ends with the command (also
+when the command is killed), and it leaves no files behind."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import polars as pl
 import pytest
 
-from pipelines import runner
+from tests.conftest import csv_folder, small_submission
+from tests.test_validation import CASES, mutate
 from warehouse import expectations
+from warehouse.checks import Params, check_frames
+from warehouse.coerce import coerce_submission
+from warehouse.reader import read_submission
+
+REPO = Path(__file__).resolve().parent.parent
 
 
-def test_context_prepared_in_background_is_the_one_run_gx_uses() -> None:
-    thread = expectations.prepare_in_background()
-    thread.join(timeout=300)
-    assert not thread.is_alive()
-    assert expectations._CONTEXT and expectations._gx() is expectations._CONTEXT[0]
+@pytest.fixture
+def gx_process(monkeypatch: pytest.MonkeyPatch):
+    """A GX process even when this test process has imported GX already."""
+    monkeypatch.setattr(expectations, "_gx_is_here", lambda: False)
+    return expectations.gx_process
 
 
-def test_size_of_a_workbook_and_of_a_csv_folder(tmp_path: Path) -> None:
-    book = tmp_path / "a.xlsx"
-    book.write_bytes(b"x" * 10)
-    folder = tmp_path / "csv"
-    folder.mkdir()
-    (folder / "reviews.csv").write_bytes(b"y" * 7)
-    (folder / "children.csv").write_bytes(b"z" * 5)
-    assert runner._size([book]) == 10
-    assert runner._size([folder]) == 12
-    assert runner._size([book, folder, tmp_path / "missing.xlsx"]) == 22
+def _frames(tmp_path: Path, case: str) -> tuple[dict[str, pl.DataFrame], Params]:
+    change = dict((c[0], c[1]) for c in CASES).get(case)
+    sheets = mutate(change) if change else small_submission()
+    typed = coerce_submission(read_submission(csv_folder(tmp_path, case, sheets)))
+    return check_frames(typed.sheets, None)
 
 
-@pytest.mark.parametrize(("size", "overlaps"), [(1024, False), (64 * 2**20, True)])
-def test_gx_import_overlaps_only_a_large_first_submission(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int, overlaps: bool
-) -> None:
-    started: list[bool] = []
-    monkeypatch.setattr(runner, "prepare_in_background", lambda: started.append(True))
-    monkeypatch.setattr(runner, "refresh_marts", lambda *_: None)
-    monkeypatch.setattr(
-        runner, "ingest_one", lambda path, *_: runner.IngestOutcome(path, None, "x")
+def test_the_gx_process_reaches_the_verdicts_gx_reaches_here(tmp_path: Path, gx_process) -> None:
+    suites = expectations.load_suites()
+    cases = ["clean", *[c[0] for c in CASES][::5]]
+    prepared = {case: _frames(tmp_path, case) for case in cases}
+    with gx_process():
+        assert expectations._PROCESS, "a GX process was started"
+        there = {c: expectations.run_gx(dict(f), suites, p) for c, (f, p) in prepared.items()}
+    assert not expectations._PROCESS
+    here = {c: expectations.run_gx(dict(f), suites, p) for c, (f, p) in prepared.items()}
+    assert there == here
+    assert not any(there["clean"].values())
+    assert sum(bool(any(v.values())) for v in there.values()) >= 6  # the bad cases fail
+
+
+def test_the_gx_process_ends_with_the_block_and_leaves_no_files(gx_process) -> None:
+    with gx_process():
+        worker = expectations._PROCESS[0]
+        assert worker.process.poll() is None
+        assert worker.folder.is_dir()
+    assert worker.process.poll() is not None
+    assert not worker.folder.exists()
+
+
+def test_a_gx_process_that_died_is_an_error_not_a_pass(tmp_path: Path, gx_process) -> None:
+    frames, params = _frames(tmp_path, "clean")
+    with gx_process():
+        expectations._PROCESS[0].process.kill()
+        with pytest.raises(expectations.GXProcessError, match="the GX process ended"):
+            expectations.run_gx(frames, expectations.load_suites(), params)
+
+
+def test_the_gx_process_ends_when_its_command_is_killed() -> None:
+    command = (
+        "import os, sys, time\n"
+        "from warehouse.expectations import gx_process, _PROCESS\n"
+        "with gx_process():\n"
+        "    print(_PROCESS[0].process.pid, flush=True)\n"
+        "    time.sleep(120)\n"
     )
-    first = tmp_path / "first.xlsx"
-    with open(first, "wb") as handle:
-        handle.truncate(size)  # sparse: no disk used
-    runner.ingest([first], tmp_path / "w" / "scr.duckdb")
-    assert started == ([True] if overlaps else [])
+    parent = subprocess.Popen(
+        [sys.executable, "-c", command], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None
+    worker = int(parent.stdout.readline())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 60  # it finishes importing GX, then finds no one to answer
+    while time.monotonic() < deadline:
+        try:
+            os.waitpid(worker, os.WNOHANG)
+        except ChildProcessError:
+            pass  # not our child: reaped by init once it exits
+        if not Path(f"/proc/{worker}").exists() or "Z" in _state(worker):
+            return
+        time.sleep(0.2)
+    os.kill(worker, signal.SIGKILL)
+    pytest.fail("the GX process outlived its command by a minute")
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+
+
+def test_a_folder_left_by_a_killed_command_is_removed_by_the_next(gx_process) -> None:
+    import tempfile
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    left = Path(tempfile.gettempdir()) / f"scr-gx-{int(dead.stdout)}-abc123"
+    left.mkdir()
+    (left / "reviews.arrow").write_bytes(b"x")
+    mine = Path(tempfile.mkdtemp(prefix=f"scr-gx-{os.getpid()}-"))
+    with gx_process():
+        pass
+    assert not left.exists()
+    assert mine.exists()  # a running command's folder is left alone
+    mine.rmdir()

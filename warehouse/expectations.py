@@ -20,10 +20,15 @@ import contextlib
 import hashlib
 import json
 import os
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import duckdb
 import polars as pl
@@ -134,25 +139,136 @@ def _gx() -> _GX:
         return _CONTEXT[0]
 
 
-def prepare_in_background() -> threading.Thread:
-    """Import GX and build its context in a background thread, while the caller reads and
-    stages a submission: importing GX takes seconds of Python, reading a large submission
-    seconds of polars and DuckDB work that leaves the interpreter free. The first ``run_gx``
-    waits for it (the context lock); had it failed, ``run_gx`` builds the context itself and
-    the error is raised there. pyarrow and pandas, which the caller may also import, are
-    imported first, here, so the two threads never import the same package at once."""
-    import pandas  # noqa: F401
-    import pyarrow  # noqa: F401
-
-    def prepare() -> None:
+def serve(requests: BinaryIO, answers: BinaryIO) -> None:
+    """The GX process's loop (``python -m warehouse.gx_process``): import GX, then validate
+    each sheet it is sent, until told to stop or its command is gone (end of input)."""
+    with contextlib.suppress(Exception):  # raised again, where it shows, by the first sheet
+        _gx()
+    while True:
         try:
-            _gx()
-        except Exception:  # noqa: BLE001 - raised again where GX is used
-            pass
+            request = pickle.load(requests)
+        except EOFError:
+            return
+        if request is None:
+            return
+        path, suite, parameters = request
+        try:
+            data = _pandas_batch(pl.read_ipc(path))
+            answer = (True, _gx_verdict(suite, data, parameters))
+        except Exception as error:  # noqa: BLE001 - the command raises it as its own
+            answer = (False, f"{type(error).__name__}: {error}")
+        data = None
+        pickle.dump(answer, answers)
+        answers.flush()
 
-    thread = threading.Thread(target=prepare, name="gx-context", daemon=True)
-    thread.start()
-    return thread
+
+class GXProcessError(RuntimeError):
+    """GX failed on a sheet in the GX process (the message is GX's)."""
+
+
+def _remove_stale_folders() -> None:
+    """Sheets' folders left by commands killed together with their GX process (a whole
+    process group killed): each is named for its command's process id."""
+    for folder in Path(tempfile.gettempdir()).glob("scr-gx-*-*"):
+        pid = folder.name.split("-")[2]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+class _GXProcess:
+    """GX in a second process, started as a command begins: importing GX is about 3.4 s of
+    Python, which a thread could only interleave with the command's own Python, while a
+    process runs it on another core beside Dagster's import and the first submission's
+    reading. Sheets go to it as Arrow IPC files and it answers with the failed checks."""
+
+    def __init__(self) -> None:
+        # The sheets' files: removed by whichever of the two ends last (a killed command's
+        # GX process still removes them).
+        _remove_stale_folders()
+        self.folder = Path(tempfile.mkdtemp(prefix=f"scr-gx-{os.getpid()}-"))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "warehouse.gx_process", str(self.folder)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "GX_ANALYTICS_ENABLED": "false"},
+        )
+        self.used = False
+
+    def send(self, suite: dict[str, Any], columns: pl.DataFrame, parameters: Any) -> Path:
+        """Hand one sheet's columns over (the caller may then let its frame go)."""
+        path = self.folder / f"{suite['name']}.arrow"
+        self.used = True
+        columns.write_ipc(path)
+        assert self.process.stdin is not None
+        try:
+            pickle.dump((str(path), suite, parameters), self.process.stdin)
+            self.process.stdin.flush()
+        except OSError:
+            path.unlink(missing_ok=True)
+            raise self._ended() from None
+        return path
+
+    def _ended(self) -> GXProcessError:
+        return GXProcessError(f"the GX process ended (exit {self.process.wait()})")
+
+    def verdict(self, path: Path) -> list[str]:
+        """The failed checks of the sheet sent as ``path``."""
+        assert self.process.stdout is not None
+        try:
+            ok, answer = pickle.load(self.process.stdout)
+        except EOFError:
+            raise self._ended() from None
+        finally:
+            path.unlink(missing_ok=True)
+        if not ok:
+            raise GXProcessError(answer)
+        return answer
+
+    def close(self) -> None:
+        """Stop the process: told to, when it has validated (it then ends at once), killed
+        when never needed (it may still be importing GX: a rejected submission's command
+        should not wait for that)."""
+        assert self.process.stdin is not None
+        if self.used:
+            with contextlib.suppress(OSError):
+                pickle.dump(None, self.process.stdin)
+                self.process.stdin.close()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        else:
+            self.process.kill()
+        self.process.wait()
+        with contextlib.suppress(OSError):
+            self.process.stdin.close()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_PROCESS: list[_GXProcess] = []
+
+
+def _gx_is_here() -> bool:
+    return bool(_CONTEXT) or "great_expectations" in sys.modules
+
+
+@contextlib.contextmanager
+def gx_process() -> Iterator[None]:
+    """Validate in a GX process while the block runs (`scr ingest` and `scr build` start it
+    first thing). Not when this process has GX already (a long-lived process that has
+    validated before: its own context is ready), nor inside another such block."""
+    if _PROCESS or _gx_is_here():
+        yield
+        return
+    worker = _GXProcess()
+    _PROCESS.append(worker)
+    try:
+        yield
+    finally:
+        _PROCESS.remove(worker)
+        worker.close()
 
 
 def _pandas_batch(df: pl.DataFrame) -> Any:
@@ -249,6 +365,28 @@ def _release(batch: Any) -> None:
     engine._metric_cache.clear()
 
 
+def _gx_verdict(suite: dict[str, Any], data: Any, parameters: dict[str, Any]) -> list[str]:
+    """GX's failed checks (each failed expectation's ``meta.check``) on one sheet's pandas
+    batch, in this process."""
+    runner = _gx()
+    # One validation at a time through the shared context.
+    with runner.lock, _configurations_built_once():
+        gx_suite, batch_definition = runner.suite(suite)
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": data})
+        try:
+            result = batch.validate(
+                gx_suite, expectation_parameters=parameters, result_format="BOOLEAN_ONLY"
+            )
+        finally:
+            _release(batch)
+            del batch
+    return [
+        (item.expectation_config.meta or {}).get("check", item.expectation_config.type)
+        for item in result.results
+        if not item.success
+    ]
+
+
 def run_gx(
     frames: dict[str, pl.DataFrame],
     suites: dict[str, dict[str, Any]],
@@ -256,44 +394,35 @@ def run_gx(
     release: bool = False,
 ) -> dict[str, list[str]]:
     """Validate each sheet's frame against its suite with GX; the failed checks by suite
-    (each failed expectation's ``meta.check``).
+    (each failed expectation's ``meta.check``). In the GX process when one runs
+    (``gx_process``), else in this one.
 
     With ``release``, each sheet's frame is taken out of ``frames`` as it is converted for
-    GX, so one sheet at a time is held twice (as polars and as pandas), never all of them:
-    on a national submission the recommendations alone are some 300 MB a copy."""
-    runner = _gx()
+    GX, so one sheet at a time is held twice (as polars and as pandas, or as the file for
+    the GX process), never all of them: on a national submission the recommendations alone
+    are some 300 MB a copy."""
     parameters = params.for_gx()
     failed: dict[str, list[str]] = {}
-    # One validation at a time through the shared context.
-    with runner.lock, _configurations_built_once():
-        for name, suite in suites.items():
-            # No rows, nothing to fail (the fast checker skips them too): a version 1
-            # submission pays nothing for the tracking sheets' suites.
-            failed[name] = []
-            if not suite["expectations"] or name not in frames or frames[name].height == 0:
-                continue
-            if passes_with_no_rows(frames[name], suite):
-                failed[name] = []
-                continue
-            gx_suite, batch_definition = runner.suite(suite)
-            columns = frames[name].select(suite_columns(suite))
-            if release:
-                del frames[name]
-            data = _pandas_batch(columns)
+    for name, suite in suites.items():
+        # No rows, nothing to fail (the fast checker skips them too): a version 1
+        # submission pays nothing for the tracking sheets' suites.
+        failed[name] = []
+        if not suite["expectations"] or name not in frames or frames[name].height == 0:
+            continue
+        if passes_with_no_rows(frames[name], suite):
+            continue
+        columns = frames[name].select(suite_columns(suite))
+        if release:
+            del frames[name]
+        if _PROCESS:
+            sent = _PROCESS[0].send(suite, columns, parameters)
             del columns
-            batch = batch_definition.get_batch(batch_parameters={"dataframe": data})
-            try:
-                result = batch.validate(
-                    gx_suite, expectation_parameters=parameters, result_format="BOOLEAN_ONLY"
-                )
-            finally:
-                _release(batch)
-                del data, batch
-            failed[name] = [
-                (item.expectation_config.meta or {}).get("check", item.expectation_config.type)
-                for item in result.results
-                if not item.success
-            ]
+            failed[name] = _PROCESS[0].verdict(sent)
+            continue
+        data = _pandas_batch(columns)
+        del columns
+        failed[name] = _gx_verdict(suite, data, parameters)
+        del data
     return failed
 
 
