@@ -11,6 +11,7 @@ short by a reader that stopped reading (`scr ... | head`), as for other tools.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -211,10 +212,23 @@ def _stale(failed: Exception) -> int:
     return EXIT_STALE
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
+# Set by the `scr` console script: this process runs one command and ends.
+_ONE_COMMAND = [False]
+
+
+def _gx_process() -> contextlib.AbstractContextManager[None]:
+    """A GX process beside this one for an ingest, when this process runs one command and
+    ends (GX is imported there meanwhile, on another core); a long-lived process that calls
+    ``main`` (tests, a notebook) imports GX once and keeps it."""
+    if not _ONE_COMMAND[0]:
+        return contextlib.nullcontext()
     from warehouse.expectations import gx_process
 
-    with gx_process():  # GX is imported in its own process meanwhile
+    return gx_process()
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    with _gx_process():
         return _ingest(args)
 
 
@@ -232,9 +246,7 @@ def _ingest(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     if args.refresh:
         return _build(args)
-    from warehouse.expectations import gx_process
-
-    with gx_process():  # GX is imported in its own process meanwhile
+    with _gx_process():
         return _build(args)
 
 
@@ -1161,6 +1173,7 @@ def run() -> None:
     """The `scr` console script: the command, then a quick exit (pipelines.process)."""
     from pipelines.process import exit_now
 
+    _ONE_COMMAND[0] = True
     exit_now(main())
 
 

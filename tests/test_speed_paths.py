@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -40,7 +41,7 @@ def _frames(tmp_path: Path, case: str) -> tuple[dict[str, pl.DataFrame], Params]
 
 def test_the_gx_process_reaches_the_verdicts_gx_reaches_here(tmp_path: Path, gx_process) -> None:
     suites = expectations.load_suites()
-    cases = ["clean", *[c[0] for c in CASES][::5]]
+    cases = ["clean", *[c[0] for c in CASES][::8]]
     prepared = {case: _frames(tmp_path, case) for case in cases}
     with gx_process():
         assert expectations._PROCESS, "a GX process was started"
@@ -119,3 +120,21 @@ def test_a_folder_left_by_a_killed_command_is_removed_by_the_next(gx_process) ->
     assert not left.exists()
     assert mine.exists()  # a running command's folder is left alone
     mine.rmdir()
+
+
+def test_scr_ingest_validates_in_its_gx_process(
+    make_submission: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The `scr` command has validated in a GX process of its own by the time it publishes."""
+    from tests.test_faults import kill, paused_at, reach, scr
+
+    ingest = scr(
+        tmp_path / "w" / "scr.duckdb", "ingest", str(make_submission()), env=paused_at("publish")
+    )
+    try:
+        reach(ingest, "publish")
+        children = Path(f"/proc/{ingest.pid}/task/{ingest.pid}/children").read_text().split()
+        commands = [Path(f"/proc/{c}/cmdline").read_bytes().split(b"\0") for c in children]
+        assert [b"-m", b"warehouse.gx_process"] in [c[1:3] for c in commands], commands
+    finally:
+        kill(ingest)
