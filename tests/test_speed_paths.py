@@ -50,7 +50,7 @@ def test_the_gx_process_reaches_the_verdicts_gx_reaches_here(tmp_path: Path, gx_
     here = {c: expectations.run_gx(dict(f), suites, p) for c, (f, p) in prepared.items()}
     assert there == here
     assert not any(there["clean"].values())
-    assert sum(bool(any(v.values())) for v in there.values()) >= 6  # the bad cases fail
+    assert sum(bool(any(v.values())) for v in there.values()) >= 3  # bad cases fail in GX
 
 
 def test_the_gx_process_ends_with_the_block_and_leaves_no_files(gx_process) -> None:
