@@ -319,3 +319,30 @@ def test_a_compound_key_repeated_flags_the_rows_a_struct_comparison_does(
     expected = complete & pl.struct(key).is_duplicated()
     flagged = df.select(checks._unique_fails(check, None).fill_null(False)).to_series()
     assert flagged.to_list() == df.select(expected.fill_null(False)).to_series().to_list()
+
+
+_CELL = st.one_of(
+    st.none(),
+    st.sampled_from(["", " ", "#N/A", "=1+1", "\t=1+1", " male", "male ", "male", "TR-1"]),
+    st.text(alphabet=" \t\u00a0\u2003ab=-@#/A1", max_size=6),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cells=st.lists(_CELL, max_size=30))
+def test_text_typed_as_read_when_no_cell_is_padded_equals_trimming_every_cell(
+    cells: list[str | None],
+) -> None:
+    """Typing skips the trimmed copy of a column whose cells have no leading or trailing
+    whitespace: for any column, the shortcut gives the same typed values as trimming."""
+    from warehouse.coerce import padded_columns, typed_value
+
+    df = pl.DataFrame({"c": cells}, schema={"c": pl.String})
+    padded = "c" in padded_columns(df, ["c"])
+    for kind in ("string", "code"):
+        column = Column(
+            name="c", type=kind, required=False, codes="gender" if kind == "code" else None
+        )
+        shortcut = df.select(typed_value(column, padded=padded)).to_series()
+        trimmed = df.select(typed_value(column, padded=True)).to_series()
+        assert shortcut.to_list() == trimmed.to_list()

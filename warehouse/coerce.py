@@ -129,16 +129,25 @@ def is_number_text(name: str) -> pl.Expr:
     return cell_text(name).str.contains(NUMBER)
 
 
-def typed_value(column: Column) -> pl.Expr:
-    """The typed value of a column's cells; null where the cell is blank or cannot be typed."""
+def typed_value(column: Column, padded: bool = True) -> pl.Expr:
+    """The typed value of a column's cells; null where the cell is blank or cannot be typed.
+
+    ``padded=False`` says no cell of the column has leading or trailing whitespace: its text
+    cells are then typed as read, with no trimmed copy of the column made on the way (a
+    national submission's recommendation texts are some 200 MB a copy)."""
     name = column.name
     raw = pl.col(name)
-    ok = usable(name)
+    if padded:
+        ok = usable(name)
+    else:
+        ok = raw.is_not_null() & (raw != "") & ~raw.is_in(EXCEL_ERRORS)
     if column.type == "code" or column.pattern:
         # Codes and ids compare exactly: 'male ' is not 'male' and ' TR-1' not 'TR-1', so the
         # cell is kept as written and its checks say what is wrong with it.
         return pl.when(ok).then(raw).alias(name)
     if column.type == "string":
+        if not padded:
+            return pl.when(ok).then(raw).alias(name)
         # Trimming "\t=1+1" would make a formula of free text: text that starts with a formula
         # character once trimmed keeps its leading whitespace (only the end is trimmed).
         text = cell_text(name)
@@ -152,6 +161,14 @@ def typed_value(column: Column) -> pl.Expr:
         number = integer_parse(name)
         return pl.when(ok & in_int32(number)).then(number).alias(name)
     return pl.when(ok & is_iso(name)).then(date_parse(name)).alias(name)
+
+
+def padded_columns(df: pl.DataFrame, columns: list[str]) -> set[str]:
+    """The columns with a cell that has leading or trailing whitespace (one scan, no copies)."""
+    if not columns or df.height == 0:
+        return set()
+    found = df.select(pl.col(c).str.contains(r"^\s|\s$").any() for c in columns).row(0)
+    return {c for c, padded in zip(columns, found, strict=True) if padded}
 
 
 def _header_issues(sheet: Sheet, found: list[str]) -> tuple[dict[str, str], pl.DataFrame]:
@@ -253,10 +270,13 @@ def coerce_submission(raw: RawSubmission, cf: CodingFrame | None = None) -> Type
             *[pl.col(h).cast(pl.String).alias(c) for c, h in mapping.items()],
         )
         text[name] = renamed
+        padded = padded_columns(
+            renamed, [c for c in mapping if sheet.column(c).type in ("string", "code")]
+        )
         typed[name] = renamed.select(
             "_row",
             *[
-                typed_value(column)
+                typed_value(column, padded=column.name in padded)
                 if column.name in mapping
                 else pl.lit(None, POLARS_TYPES[column.type]).alias(column.name)
                 for column in sheet.columns
