@@ -41,7 +41,7 @@ def _frames(tmp_path: Path, case: str) -> tuple[dict[str, pl.DataFrame], Params]
 
 def test_the_gx_process_reaches_the_verdicts_gx_reaches_here(tmp_path: Path, gx_process) -> None:
     suites = expectations.load_suites()
-    cases = ["clean", *[c[0] for c in CASES][::8]]
+    cases = ["clean", *[c[0] for c in CASES][::12]]
     prepared = {case: _frames(tmp_path, case) for case in cases}
     with gx_process():
         assert expectations._PROCESS, "a GX process was started"

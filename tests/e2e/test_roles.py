@@ -128,7 +128,7 @@ def _visit(page: Page, url: str, crawl: Crawl, tmp_path: Path) -> None:
     if public.count():  # the public's choice lasts a browser session: a new load asks again
         public.click()
         wait_idle(page, timeout=120)
-    page.wait_for_timeout(500)  # charts and tables render after the run
+    page.wait_for_timeout(250)  # charts and tables render after the run
     crawl.texts.append(page.locator(MAIN).inner_text())
     crawl.texts.append(page.locator(SIDEBAR).inner_text())
     buttons = page.locator(f'{MAIN} [data-testid="stDownloadButton"] button')
