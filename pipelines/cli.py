@@ -213,14 +213,14 @@ def _stale(failed: Exception) -> int:
 
 
 # Set by the `scr` console script: this process runs one command and ends.
-_ONE_COMMAND = [False]
+_ONE_COMMAND = False
 
 
-def _gx_process() -> contextlib.AbstractContextManager[None]:
+def _gx_process(wanted: bool = True) -> contextlib.AbstractContextManager[None]:
     """A GX process beside this one for an ingest, when this process runs one command and
     ends (GX is imported there meanwhile, on another core); a long-lived process that calls
     ``main`` (tests, a notebook) imports GX once and keeps it."""
-    if not _ONE_COMMAND[0]:
+    if not (wanted and _ONE_COMMAND):
         return contextlib.nullcontext()
     from warehouse.expectations import gx_process
 
@@ -244,9 +244,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    if args.refresh:
-        return _build(args)
-    with _gx_process():
+    with _gx_process(wanted=not args.refresh):  # a refresh validates nothing
         return _build(args)
 
 
@@ -1173,7 +1171,8 @@ def run() -> None:
     """The `scr` console script: the command, then a quick exit (pipelines.process)."""
     from pipelines.process import exit_now
 
-    _ONE_COMMAND[0] = True
+    global _ONE_COMMAND
+    _ONE_COMMAND = True
     exit_now(main())
 
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -46,6 +47,7 @@ def test_the_gx_process_reaches_the_verdicts_gx_reaches_here(tmp_path: Path, gx_
     with gx_process():
         assert expectations._PROCESS, "a GX process was started"
         there = {c: expectations.run_gx(dict(f), suites, p) for c, (f, p) in prepared.items()}
+        assert expectations._PROCESS[0].used, "the sheets went to it"
     assert not expectations._PROCESS
     here = {c: expectations.run_gx(dict(f), suites, p) for c, (f, p) in prepared.items()}
     assert there == here
@@ -66,7 +68,7 @@ def test_a_gx_process_that_died_is_an_error_not_a_pass(tmp_path: Path, gx_proces
     frames, params = _frames(tmp_path, "clean")
     with gx_process():
         expectations._PROCESS[0].process.kill()
-        with pytest.raises(expectations.GXProcessError, match="the GX process ended"):
+        with pytest.raises(expectations.GXProcessError, match="their process ended"):
             expectations.run_gx(frames, expectations.load_suites(), params)
 
 
@@ -138,3 +140,76 @@ def test_scr_ingest_validates_in_its_gx_process(
         assert [b"-m", b"warehouse.gx_process"] in [c[1:3] for c in commands], commands
     finally:
         kill(ingest)
+
+
+@pytest.fixture
+def one_command(monkeypatch: pytest.MonkeyPatch, gx_process) -> list[str]:
+    """`scr` as the console script runs it (one command, then the process ends), in this
+    process, where running GX is made an error: every verdict must come from the GX process.
+    Yields the names of the sheets the GX process judged."""
+    from pipelines import cli
+
+    monkeypatch.setattr(cli, "_ONE_COMMAND", True)
+
+    def not_here(*_: object) -> list[str]:
+        raise AssertionError("GX ran in the command's own process")
+
+    monkeypatch.setattr(expectations, "_gx_verdict", not_here)
+    judged: list[str] = []
+    send = expectations._GXProcess.send
+
+    def spy(self: expectations._GXProcess, suite: dict, *args: object) -> Path:
+        judged.append(suite["name"])
+        return send(self, suite, *args)
+
+    monkeypatch.setattr(expectations._GXProcess, "send", spy)
+    return judged
+
+
+def test_scr_ingest_judges_every_sheet_in_the_gx_process(
+    one_command: list[str], make_submission: Callable[..., Path], warehouse_file: Path
+) -> None:
+    from pipelines.cli import main
+
+    assert main(["ingest", str(make_submission())]) == 0
+    assert {"reviews", "children", "recommendations", "actions"} <= set(one_command)
+    con = duckdb.connect(str(warehouse_file), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM reviews").fetchall() == [(2,)]
+    finally:
+        con.close()
+
+
+def test_a_gx_process_lost_mid_ingest_rejects_it_plainly_and_loads_nothing(
+    one_command: list[str],
+    make_submission: Callable[..., Path],
+    warehouse_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pipelines.cli import main
+
+    assert main(["ingest", str(make_submission("first"))]) == 0
+    sheets = small_submission()
+    sheets["reviews"][0]["board_name"] = "Synthetic Board renamed"
+    send = expectations._GXProcess.send
+
+    def lost(self: expectations._GXProcess, *args: object) -> Path:
+        self.process.kill()  # the GX process killed from outside (out of memory, say)
+        self.process.wait()
+        return send(self, *args)
+
+    monkeypatch.setattr(expectations._GXProcess, "send", lost)
+    capsys.readouterr()
+    assert main(["ingest", str(make_submission("second", sheets))]) == 1
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
+    assert "could not be run: their process ended" in out.out + out.err
+    con = duckdb.connect(str(warehouse_file), read_only=True)
+    try:
+        names = con.execute("SELECT DISTINCT board_name FROM reviews").fetchall()
+        statuses = con.execute("SELECT status FROM submissions ORDER BY received_at").fetchall()
+    finally:
+        con.close()
+    assert "Synthetic Board renamed" not in {n for (n,) in names}
+    assert statuses == [("accepted",), ("rejected",)]

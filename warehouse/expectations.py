@@ -209,7 +209,10 @@ class _GXProcess:
         return path
 
     def _ended(self) -> GXProcessError:
-        return GXProcessError(f"the GX process ended (exit {self.process.wait()})")
+        return GXProcessError(
+            "the Great Expectations suites could not be run: their process ended "
+            f"(exit {self.process.wait()})"
+        )
 
     def verdict(self, path: Path) -> list[str]:
         """The failed checks of the sheet sent as ``path``."""
