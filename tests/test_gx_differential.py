@@ -29,7 +29,14 @@ from tests.conftest import csv_folder, small_submission
 from tests.test_validation import CASES, Sheets, mutate
 from warehouse.checks import Params, check_frames, registry, verdicts
 from warehouse.coerce import coerce_submission
-from warehouse.expectations import load_suites, run_gx, suite_columns
+from warehouse.expectations import (
+    _gx_verdict,
+    _pandas_batch,
+    load_suites,
+    run_gx,
+    sheet_verdict,
+    suite_columns,
+)
 from warehouse.frame import frame
 from warehouse.reader import RawSubmission, read_submission
 
@@ -238,3 +245,48 @@ def test_no_rows_verdict_is_the_one_gx_gives(monkeypatch: pytest.MonkeyPatch) ->
     # A suite with any other kind of expectation is validated, rows or not.
     other = {"expectations": [{"type": "expect_table_row_count_to_be_between"}]}
     assert not gx_run.passes_with_no_rows(frames["reviews"], other)
+
+
+def _judged_in_slices_as_whole(
+    frames: dict[str, pl.DataFrame], params: Params, slice_rows: int
+) -> set[str]:
+    """Each sheet judged by its whole suite in one batch, and as the pipeline judges a large
+    sheet (row expectations a slice at a time, key expectations on the whole key columns):
+    the same failed checks, in the same order."""
+    parameters = params.for_gx()
+    failed: set[str] = set()
+    for name, suite in SUITES.items():
+        if not suite["expectations"] or frames[name].height == 0:
+            continue
+        sheet = frames[name].select(suite_columns(suite))
+        whole = _gx_verdict(suite, _pandas_batch(sheet), parameters)
+        assert sheet_verdict(suite, sheet, parameters, slice_rows=slice_rows) == whole, name
+        failed |= set(whole)
+    return failed
+
+
+def test_a_sheet_judged_a_row_at_a_time_gets_the_whole_sheets_verdict(tmp_path: Path) -> None:
+    def change(sheets: Sheets) -> None:
+        recommendations = sheets["recommendations"]
+        recommendations.append(dict(recommendations[0]))  # the same key, slices apart
+        recommendations[-1]["focus"] = "not_a_focus"
+
+    frames, params = typed_frames(csv_folder(tmp_path, "bad", mutate(change)))
+    failed = _judged_in_slices_as_whole(frames, params, slice_rows=1)
+    assert {"recommendations.duplicate_key", "recommendations.focus.unknown_code"} <= failed
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(submissions(), st.integers(1, 3))
+def test_slices_reach_the_whole_sheets_verdict_on_generated_submissions(
+    sheets: dict[str, pl.DataFrame], slice_rows: int
+) -> None:
+    raw = RawSubmission(source=Path("generated"), kind="csv", sheets=sheets)
+    frames, params = check_frames(coerce_submission(raw).sheets, None, today=dt.date.today())
+    _judged_in_slices_as_whole(frames, params, slice_rows)

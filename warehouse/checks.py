@@ -1139,8 +1139,10 @@ def _tracking_frames(
     checks read. A review of this submission stands for its loaded version (it replaces it)."""
     reviews, actions = full["reviews"], full["actions"]
     loaded = loaded_tracking(con, full)
-    incoming = reviews.filter(pl.col("review_id").is_not_null()).unique(
-        "review_id", keep="first", maintain_order=True
+    incoming = (
+        reviews.select("review_id", "board_code", "report_date", "notification_id")
+        .filter(pl.col("review_id").is_not_null())
+        .unique("review_id", keep="first", maintain_order=True)
     )
     replaced = incoming.get_column("review_id").implode()
     # Every review as it will stand once the submission is published.
@@ -1198,11 +1200,17 @@ def _tracking_frames(
     action_key = pl.concat_str(
         [pl.col("review_id"), pl.col("action_no").cast(pl.String)], separator="#"
     )
-    known_actions = pl.concat(
-        [
-            actions.select("review_id", pl.col("action_no").cast(pl.Int64)),
-            loaded["actions"].filter(~pl.col("review_id").is_in(replaced)),
-        ]
+    # Only updates need the known actions' keys (a national submission's 400k actions,
+    # as strings, with none to look up otherwise).
+    known_actions = (
+        pl.concat(
+            [
+                actions.select("review_id", pl.col("action_no").cast(pl.Int64)),
+                loaded["actions"].filter(~pl.col("review_id").is_in(replaced)),
+            ]
+        )
+        if full["action_updates"].height
+        else loaded["actions"].clear()
     ).select(action_key.alias("key"))
     updates = (
         full["action_updates"]
@@ -1236,8 +1244,11 @@ def check_frames(
     boards, owners = loaded_owners(con, full)
 
     def rows_per_review(df: pl.DataFrame, alias: str) -> pl.DataFrame:
+        # Only the key is taken: filtering the whole sheet would copy every column (the
+        # recommendations' text, on a national submission some 300 MB).
         return (
-            df.filter(pl.col("review_id").is_not_null())
+            df.select("review_id")
+            .filter(pl.col("review_id").is_not_null())
             .group_by("review_id")
             .agg(pl.len().cast(pl.Int64).alias(alias))
         )
@@ -1245,9 +1256,9 @@ def check_frames(
     rec_key = pl.concat_str([pl.col("review_id"), pl.col("rec_no").cast(pl.String)], separator="#")
     # One incident_date per review_id even when the review is repeated (itself an error).
     incident = (
-        reviews.filter(pl.col("review_id").is_not_null())
+        reviews.select("review_id", pl.col("incident_date").alias("review_incident_date"))
+        .filter(pl.col("review_id").is_not_null())
         .unique("review_id", keep="first", maintain_order=True)
-        .select("review_id", pl.col("incident_date").alias("review_incident_date"))
     )
     frames = {
         "reviews": reviews.join(boards, on="review_id", how="left", maintain_order="left")

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -153,13 +153,25 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
             return
         path, suite, parameters = request
         try:
-            data = _pandas_batch(pl.read_ipc(path))
-            answer = (True, _gx_verdict(suite, data, parameters))
+            answer = (True, _gx_verdict(suite, _pandas_batch(pl.read_ipc(path)), parameters))
         except Exception as error:  # noqa: BLE001 - the command raises it as its own
             answer = (False, f"{type(error).__name__}: {error}")
-        data = None
+        _return_free_memory()
         pickle.dump(answer, answers)
         answers.flush()
+
+
+def _return_free_memory() -> None:
+    """Give the memory of the batches just validated back to the system: pandas' and
+    Arrow's allocators otherwise keep it (some 150 MB after a national submission) while
+    the command publishes."""
+    import ctypes
+
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    with contextlib.suppress(OSError, AttributeError):  # glibc only
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 class GXProcessError(RuntimeError):
@@ -193,10 +205,12 @@ class _GXProcess:
             env={**os.environ, "GX_ANALYTICS_ENABLED": "false"},
         )
         self.used = False
+        self.sent = 0
 
     def send(self, suite: dict[str, Any], columns: pl.DataFrame, parameters: Any) -> Path:
         """Hand one sheet's columns over (the caller may then let its frame go)."""
-        path = self.folder / f"{suite['name']}.arrow"
+        path = self.folder / f"{self.sent:05d}-{suite['name']}.arrow"
+        self.sent += 1
         self.used = True
         columns.write_ipc(path)
         assert self.process.stdin is not None
@@ -226,6 +240,22 @@ class _GXProcess:
         if not ok:
             raise GXProcessError(answer)
         return answer
+
+    def verdicts(self, paths: list[Path]) -> list[list[str]]:
+        """The failed checks of each batch sent, in turn: every answer is read (so later
+        answers are not mistaken for these) before the first failure is raised."""
+        answers: list[list[str]] = []
+        errors: list[GXProcessError] = []
+        for path in paths:
+            try:
+                answers.append(self.verdict(path))
+            except GXProcessError as error:
+                errors.append(error)
+                if self.process.poll() is not None:
+                    break  # no more answers will come
+        if errors:
+            raise errors[0]
+        return answers
 
     def close(self) -> None:
         """Stop the process: told to, when it has validated (it then ends at once), killed
@@ -368,6 +398,57 @@ def _release(batch: Any) -> None:
     engine._metric_cache.clear()
 
 
+# Rows GX judges at a time. Its row-by-row expectations are validated a slice of rows at a
+# time, because GX copies a batch's rows for each expectation's domain: on a national
+# submission's two million recommendations, whole, the GX process reached 1.2 GB.
+GX_SLICE_ROWS = 250_000
+# Expectations judged on every row together (a repeat may be in any two slices): these see
+# the whole sheet, holding only their key columns.
+WHOLE_SHEET = frozenset(
+    {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"}
+)
+
+
+def _check_name(item: dict[str, Any]) -> str:
+    return (item.get("meta") or {}).get("check", item["type"])
+
+
+def _parts(
+    suite: dict[str, Any], sheet: pl.DataFrame, slice_rows: int
+) -> Iterator[tuple[dict[str, Any], pl.DataFrame]]:
+    """The batches GX judges a sheet in, each with the part of the suite judged on it: the
+    key expectations on the whole sheet's key columns, every other expectation (each judges
+    a row on its own) on one slice of rows at a time, with only the columns they read."""
+    for part, keep in (("keys", True), ("rows", False)):
+        expectations = [e for e in suite["expectations"] if (e["type"] in WHOLE_SHEET) == keep]
+        if not expectations:
+            continue
+        sub_suite = {**suite, "name": f"{suite['name']}-{part}", "expectations": expectations}
+        columns = sheet.select(suite_columns(sub_suite))
+        step = max(columns.height if keep else slice_rows, 1)
+        for start in range(0, columns.height, step):
+            yield sub_suite, columns.slice(start, step)
+
+
+def _in_suite_order(suite: dict[str, Any], failed: Iterable[str]) -> list[str]:
+    found = set(failed)
+    return [_check_name(e) for e in suite["expectations"] if _check_name(e) in found]
+
+
+def sheet_verdict(
+    suite: dict[str, Any],
+    sheet: pl.DataFrame,
+    parameters: dict[str, Any],
+    slice_rows: int = GX_SLICE_ROWS,
+) -> list[str]:
+    """GX's failed checks on one sheet, in suite order (a check fails if it fails on any of
+    the sheet's batches), judged in this process."""
+    failed: list[str] = []
+    for sub_suite, part in _parts(suite, sheet, slice_rows):
+        failed += _gx_verdict(sub_suite, _pandas_batch(part), parameters)
+    return _in_suite_order(suite, failed)
+
+
 def _gx_verdict(suite: dict[str, Any], data: Any, parameters: dict[str, Any]) -> list[str]:
     """GX's failed checks (each failed expectation's ``meta.check``) on one sheet's pandas
     batch, in this process."""
@@ -400,12 +481,12 @@ def run_gx(
     (each failed expectation's ``meta.check``). In the GX process when one runs
     (``gx_process``), else in this one.
 
-    With ``release``, each sheet's frame is taken out of ``frames`` as it is converted for
-    GX, so one sheet at a time is held twice (as polars and as pandas, or as the file for
-    the GX process), never all of them: on a national submission the recommendations alone
-    are some 300 MB a copy."""
+    With ``release``, each sheet's frame is taken out of ``frames`` once GX has it, so the
+    sheets GX has judged are not held while it judges the next (on a national submission
+    the recommendations alone are some 300 MB)."""
     parameters = params.for_gx()
     failed: dict[str, list[str]] = {}
+    sent: dict[str, list[Path]] = {}
     for name, suite in suites.items():
         # No rows, nothing to fail (the fast checker skips them too): a version 1
         # submission pays nothing for the tracking sheets' suites.
@@ -414,18 +495,22 @@ def run_gx(
             continue
         if passes_with_no_rows(frames[name], suite):
             continue
-        columns = frames[name].select(suite_columns(suite))
-        if release:
-            del frames[name]
+        # No reference kept here: with ``release`` the sheet is let go once written out for
+        # the GX process, which judges it while the next is written.
+        sheet = (frames.pop(name) if release else frames[name]).select(suite_columns(suite))
         if _PROCESS:
-            sent = _PROCESS[0].send(suite, columns, parameters)
-            del columns
-            failed[name] = _PROCESS[0].verdict(sent)
-            continue
-        data = _pandas_batch(columns)
-        del columns
-        failed[name] = _gx_verdict(suite, data, parameters)
-        del data
+            parts = _parts(suite, sheet, GX_SLICE_ROWS)
+            del sheet
+            sent[name] = [_PROCESS[0].send(sub, part, parameters) for sub, part in parts]
+        else:
+            failed[name] = sheet_verdict(suite, sheet, parameters)
+            del sheet
+    if sent:
+        answers = iter(_PROCESS[0].verdicts([path for paths in sent.values() for path in paths]))
+        for name, paths in sent.items():
+            failed[name] = _in_suite_order(
+                suites[name], (check for _ in paths for check in next(answers))
+            )
     return failed
 
 

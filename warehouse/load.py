@@ -233,7 +233,10 @@ def stage(con: duckdb.DuckDBPyConnection, receipt: Receipt) -> dict[str, int]:
                     pl.lit(receipt.submission_id).alias("submission_id"),
                     pl.col("_row").alias("row_number"),
                 )
-                con.register("staged_rows", rows)
+                # As Arrow string views, which DuckDB scans as they are: a polars frame
+                # registered directly is first copied to large strings (2M recommendations:
+                # 370 MB more, and slower).
+                con.register("staged_rows", rows.to_arrow(compat_level=pl.CompatLevel.newest()))
                 con.execute(f"INSERT INTO stg_{name} BY NAME SELECT * FROM staged_rows")
                 con.unregister("staged_rows")
                 del rows
