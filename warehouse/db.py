@@ -127,7 +127,13 @@ def connect(
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only)
+            if not read_only:
+                # DuckDB's allocator otherwise keeps what a write freed until the connection
+                # closes: after staging a national submission, some 250 MB held through the
+                # checks and publishing that follow.
+                con.execute("SET allocator_background_threads = true")
+            return con
         except duckdb.IOException as exc:
             if not _is_lock_error(exc):
                 raise unavailable(path, exc) from exc

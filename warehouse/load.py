@@ -104,9 +104,14 @@ def content_sha256(path: Path) -> str:
     return _sha256(path)
 
 
+def partition_of(sha: str) -> str:
+    """The Dagster partition of a submission's content (its sha256): the same content is
+    the same partition."""
+    return sha[:16]
+
+
 def partition_key(path: Path) -> str:
-    """The Dagster partition of a submission: the same content is the same partition."""
-    return content_sha256(path)[:16]
+    return partition_of(content_sha256(path))
 
 
 def _remove(path: Path) -> None:
@@ -153,10 +158,14 @@ def receive(
     archive_root: Path,
     submitted_by: str | None = None,
     run_id: str | None = None,
+    sha: str | None = None,
 ) -> Receipt:
+    """Archive and record a submission. ``sha``: its content's sha256 when the caller has
+    just computed it (a national submission is some 350 MB a pass); the archived copy is
+    checked against it either way."""
     ensure_schema(con)
     path = Path(path)
-    sha = content_sha256(path)
+    sha = sha or content_sha256(path)
     kind = "csv" if path.is_dir() else (path.suffix.lower().lstrip(".") or "unknown")
     stored, set_aside = (
         archive(path, archive_root, sha) if path.exists() else (archive_root / sha, None)

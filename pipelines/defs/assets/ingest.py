@@ -29,7 +29,8 @@ def staged_submission(
     context: dg.AssetExecutionContext, config: SubmissionConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     path = Path(config.path)
-    key = load.partition_key(path)
+    sha = load.content_sha256(path)
+    key = load.partition_of(sha)
     if key != context.partition_key:
         raise dg.Failure(
             f"{path} has changed since it was queued (content {key}, "
@@ -37,7 +38,12 @@ def staged_submission(
         )
     with warehouse.get_connection() as con:
         receipt = load.receive(
-            con, path, warehouse.archive, config.submitted_by or None, run_id=context.run.run_id
+            con,
+            path,
+            warehouse.archive,
+            config.submitted_by or None,
+            run_id=context.run.run_id,
+            sha=sha,
         )
         counts = load.stage(con, receipt)
     return dg.MaterializeResult(
