@@ -3,10 +3,10 @@
 The suites in ``expectations/`` are the published contract on what may be published: one
 suite per coding-frame sheet, each expectation one check of ``warehouse.checks`` (its name
 in the expectation's meta). ``python -m warehouse.expectations`` rewrites them; a test fails
-if they drift. The pipeline's blocking check runs them on the staged rows (a pandas batch
-per sheet, holding only the columns its suite reads), as the suite of record; ``scr
-validate`` runs the registry's fast checker instead, and a differential test shows the two
-agree.
+if they drift. The pipeline's blocking check runs them on the staged rows (pandas batches
+holding only the columns each suite reads; a large sheet a slice of rows at a time), as the
+suite of record; ``scr validate`` runs the registry's fast checker instead, and a
+differential test shows the two agree.
 
 GX says which expectations failed (BOOLEAN_ONLY results: SUMMARY and COMPLETE are far slower
 on large failures); the failing rows are then found by the same check's fast evaluator, so
