@@ -40,13 +40,19 @@ def _frames(tmp_path: Path, case: str) -> tuple[dict[str, pl.DataFrame], Params]
     return check_frames(typed.sheets, None)
 
 
-def test_the_gx_process_reaches_the_verdicts_gx_reaches_here(tmp_path: Path, gx_process) -> None:
+def test_the_gx_process_reaches_the_verdicts_gx_reaches_here(
+    tmp_path: Path, gx_process, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Judged there a slice of two rows at a time (as a national sheet is, by 250,000), each
+    sheet gets the verdict GX reaches here on the whole sheet."""
     suites = expectations.load_suites()
     cases = ["clean", *[c[0] for c in CASES][::12]]
     prepared = {case: _frames(tmp_path, case) for case in cases}
-    with gx_process():
+    with gx_process(), monkeypatch.context() as sliced:
+        sliced.setattr(expectations, "GX_SLICE_ROWS", 2)
         assert expectations._PROCESS, "a GX process was started"
         there = {c: expectations.run_gx(dict(f), suites, p) for c, (f, p) in prepared.items()}
+        assert expectations._PROCESS[0].sent > len(cases) * 4, "sheets went in slices"
         assert expectations._PROCESS[0].used, "the sheets went to it"
         # GX imports scipy.stats for expectations the suites never use: deferred there, its
         # compiled modules are never loaded (pandas', which GX does use, are).
@@ -67,6 +73,31 @@ def test_the_gx_process_ends_with_the_block_and_leaves_no_files(gx_process) -> N
         assert worker.folder.is_dir()
     assert worker.process.poll() is not None
     assert not worker.folder.exists()
+
+
+def test_a_batch_gx_fails_on_leaves_no_answer_behind_for_the_next(
+    tmp_path: Path, gx_process
+) -> None:
+    """GX failing on one batch is an error; the answers to the other batches sent with it are
+    read too, so the next sheet gets its own verdict, not one left over."""
+    frames, params = _frames(tmp_path, "clean")
+    bad, _ = _frames(tmp_path, "unknown_code")  # an unknown ethnicity code in children
+    suites = expectations.load_suites()
+    suite = suites["reviews"]
+    with gx_process():
+        worker = expectations._PROCESS[0]
+        sheet = frames["reviews"].select(expectations.suite_columns(suite))
+        parameters = params.for_gx()
+        broken = worker.send(suite, sheet, parameters)
+        broken.unlink()  # GX's process cannot read it: its answer is an error
+        sent = [broken, *(worker.send(suite, sheet, parameters) for _ in range(2))]
+        with pytest.raises(expectations.GXProcessError, match="No such file"):
+            worker.verdicts(sent)
+        assert worker.process.poll() is None
+        there = expectations.run_gx(dict(bad), suites, params)
+    here = expectations.run_gx(dict(bad), suites, params)
+    assert there == here
+    assert "children.ethnicity.unknown_code" in there["children"]
 
 
 def test_a_gx_process_that_died_is_an_error_not_a_pass(tmp_path: Path, gx_process) -> None:

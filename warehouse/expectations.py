@@ -169,9 +169,9 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
 
 
 def _return_free_memory() -> None:
-    """Give the memory of the batches just validated back to the system: pandas' and
-    Arrow's allocators otherwise keep it (some 150 MB after a national submission) while
-    the command publishes."""
+    """Give the memory of the batch just validated back to the system: pandas' and Arrow's
+    allocators otherwise keep it (about 50 MB after a national submission's recommendations)
+    while the command publishes."""
     import ctypes
 
     import pyarrow as pa
